@@ -1,0 +1,114 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+import { unstable_startWorker } from "wrangler";
+import { randomToken, type LocalConfig } from "./local-config";
+
+/**
+ * Starts the local stack the way production runs it, minus Cloudflare's network: the edge Worker and its
+ * Durable Objects in workerd (wrangler's programmatic dev server) with a persisted local R2, and the
+ * ingest node as its own process writing into that same R2 store. Used by `npm start` and by every
+ * end-to-end test, so the tests exercise exactly what a newcomer runs.
+ */
+export interface LocalStack {
+  edgeUrl: string;
+  rtmpServerUrl: string;
+  adminToken: string;
+  ingest: ChildProcess;
+  /** lines the ingest node logged, for tests that assert on why something was refused */
+  ingestLog: string[];
+  stop(): Promise<void>;
+}
+
+export interface StartOptions extends Omit<LocalConfig, "adminTokenGenerated"> {
+  /** forward the ingest node's log lines to this process's stdout */
+  echoIngestLog?: boolean;
+  /** extra environment for the ingest node (tests use it to tune windows and fault injection) */
+  ingestEnv?: Record<string, string>;
+}
+
+const INGEST_READY = /ingest ready/;
+const INGEST_START_TIMEOUT_MS = 60_000;
+
+export async function startLocalStack(options: StartOptions): Promise<LocalStack> {
+  const ingestSecret = randomToken();
+  const rtmpServerUrl = `rtmp://127.0.0.1:${options.rtmpPort}/live`;
+  const worker = await unstable_startWorker({
+    config: "wrangler.toml",
+    bindings: {
+      ADMIN_TOKEN: { type: "secret_text", value: options.adminToken },
+      INGEST_SECRET: { type: "secret_text", value: ingestSecret },
+      RTMP_URL: { type: "plain_text", value: rtmpServerUrl },
+    },
+    dev: {
+      server: { hostname: "127.0.0.1", port: options.httpPort },
+      inspector: false,
+      persist: options.stateDir,
+      watch: false,
+    },
+  });
+  await worker.ready;
+  const edgeUrl = `http://127.0.0.1:${options.httpPort}`;
+
+  const ingest = spawn(process.execPath, ["--import", "tsx", "ingest-node/main.ts"], {
+    env: {
+      ...process.env,
+      ONAIR_RTMP_PORT: String(options.rtmpPort),
+      ONAIR_EDGE_URL: edgeUrl,
+      ONAIR_INGEST_SECRET: ingestSecret,
+      ONAIR_STORAGE: "local-r2",
+      ONAIR_LOCAL_R2_PERSIST: options.stateDir,
+      ONAIR_WORK_DIR: options.workDir,
+      ...options.ingestEnv,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const ingestLog: string[] = [];
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("the ingest node did not report ready within 60 s; see its log above")), INGEST_START_TIMEOUT_MS);
+    for (const stream of [ingest.stdout!, ingest.stderr!]) {
+      createInterface({ input: stream }).on("line", (line) => {
+        ingestLog.push(line);
+        if (options.echoIngestLog) console.log(line);
+        if (INGEST_READY.test(line)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    }
+    ingest.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`the ingest node exited during start-up (code ${code}, signal ${signal}):\n${ingestLog.slice(-20).join("\n")}`));
+    });
+  });
+  try {
+    await ready;
+  } catch (error) {
+    ingest.kill("SIGKILL");
+    await worker.dispose();
+    throw error;
+  }
+
+  let stopped = false;
+  return {
+    edgeUrl,
+    rtmpServerUrl,
+    adminToken: options.adminToken,
+    ingest,
+    ingestLog,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (ingest.exitCode === null && ingest.signalCode === null) {
+        ingest.kill("SIGTERM");
+        // The ingest node finalizes playlists on SIGTERM; give it time, then stop waiting.
+        const outcome = await Promise.race([
+          once(ingest, "exit").then(() => "exited"),
+          new Promise((resolve) => setTimeout(() => resolve("timed out"), 10_000).unref()),
+        ]);
+        if (outcome === "timed out") ingest.kill("SIGKILL");
+      }
+      await worker.dispose();
+    },
+  };
+}

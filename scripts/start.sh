@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# `npm start`: the whole local stack (edge Worker in workerd with local R2 and Durable Objects, the ingest
+# node, and a demo stream unless --no-demo).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-deps.sh ffmpeg
+npm run -s build:web
+exec node_modules/.bin/tsx scripts/start.ts "$@"

@@ -1,0 +1,101 @@
+import { execFile } from "node:child_process";
+import { once } from "node:events";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createStream, type StreamCredentials } from "../../scripts/demo-stream";
+import { startTestPattern } from "../../scripts/test-pattern";
+import { fetchPlaylist, lastSegmentNumber } from "../helpers/hls";
+import { startTestStack, waitFor, type TestStack } from "../helpers/stack";
+
+const run = promisify(execFile);
+
+/**
+ * Issue 2's walking skeleton, end to end with the real parts: the streams API in workerd, ffmpeg publishing
+ * RTMP to the ingest node, the ladder uploaded into local R2, and everything read back through the edge.
+ */
+describe("go live locally: RTMP in, ABR HLS out at the edge", () => {
+  let stack: TestStack;
+  let stream: StreamCredentials;
+  let publisherExit: Promise<unknown>;
+
+  beforeAll(async () => {
+    stack = await startTestStack();
+    stream = await createStream(stack.edgeUrl, stack.adminToken, "e2e skeleton");
+    const publisher = startTestPattern({ url: `${stream.rtmpUrl}/${stream.streamKey}`, durationSeconds: 20 });
+    publisherExit = once(publisher, "exit");
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it("answers the create call with what OBS needs", () => {
+    expect(stream.id).toMatch(/^[a-z0-9]{12}$/);
+    expect(stream.streamKey).toMatch(/^sk_[0-9a-f]{40}$/);
+    expect(stream.rtmpUrl).toBe(stack.rtmpServerUrl);
+    expect(stream.hlsUrl).toBe(`${stack.edgeUrl}/live/${stream.id}/master.m3u8`);
+    expect(stream.watchUrl).toBe(`${stack.edgeUrl}/watch/${stream.id}`);
+  });
+
+  it("publishes a master playlist with at least three variants through the edge", async () => {
+    const master = await waitFor("the master playlist", async () => {
+      const p = await fetchPlaylist(stream.hlsUrl);
+      return p.status === 200 ? p : undefined;
+    });
+    expect(master.headers.get("content-type")).toBe("application/vnd.apple.mpegurl");
+    const variants = master.manifest.playlists ?? [];
+    expect(variants.length).toBeGreaterThanOrEqual(3);
+    for (const v of variants) {
+      expect(v.attributes.BANDWIDTH).toBeGreaterThan(0);
+      expect(v.attributes.RESOLUTION?.height).toBeGreaterThan(0);
+      expect(v.attributes.CODECS).toMatch(/avc1\./);
+    }
+    const heights = variants.map((v) => v.attributes.RESOLUTION!.height).sort((a, b) => b - a);
+    expect(heights.slice(0, 3)).toEqual([720, 480, 360]);
+
+    const status = await (await fetch(`${stack.edgeUrl}/api/streams/${stream.id}`)).json();
+    expect(status).toMatchObject({ id: stream.id, status: "live" });
+  });
+
+  it("grows every media playlist and serves segments ffprobe can read", async () => {
+    const master = (await fetchPlaylist(stream.hlsUrl)).manifest;
+    const mediaUrls = (master.playlists ?? []).map((p) => new URL(p.uri, stream.hlsUrl).href);
+    const first = await Promise.all(mediaUrls.map(async (u) => lastSegmentNumber((await fetchPlaylist(u)).manifest)));
+    await waitFor("every media playlist to grow", async () => {
+      const now = await Promise.all(mediaUrls.map(async (u) => lastSegmentNumber((await fetchPlaylist(u)).manifest)));
+      return now.every((n, i) => n > first[i]!) ? now : undefined;
+    }, 20_000);
+
+    const top = await fetchPlaylist(mediaUrls[0]!);
+    const segment = top.manifest.segments.at(-1)!;
+    const initUrl = new URL(segment.map!.uri, mediaUrls[0]).href;
+    const segmentUrl = new URL(segment.uri, mediaUrls[0]).href;
+    const [init, media] = await Promise.all([fetch(initUrl), fetch(segmentUrl)]);
+    expect(media.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+    expect(top.headers.get("cache-control")).toBe("public, max-age=1, s-maxage=1, stale-if-error=0");
+    const dir = await mkdtemp(join(tmpdir(), "onair-seg-"));
+    const file = join(dir, "sample.mp4");
+    await writeFile(file, Buffer.concat([Buffer.from(await init.arrayBuffer()), Buffer.from(await media.arrayBuffer())]));
+    const { stdout } = await run("ffprobe", ["-v", "error", "-show_entries", "stream=codec_name,height:format=format_name", "-of", "json", file]);
+    const probe = JSON.parse(stdout) as { streams: { codec_name: string; height?: number }[]; format: { format_name: string } };
+    expect(probe.format.format_name).toContain("mp4");
+    expect(probe.streams.map((s) => s.codec_name)).toContain("h264");
+    expect(probe.streams.find((s) => s.codec_name === "h264")?.height).toBe(720);
+  });
+
+  it("ends every playlist and goes idle when the publisher stops", async () => {
+    await publisherExit;
+    const master = (await fetchPlaylist(stream.hlsUrl)).manifest;
+    for (const p of master.playlists ?? []) {
+      const url = new URL(p.uri, stream.hlsUrl).href;
+      await waitFor(`EXT-X-ENDLIST in ${p.uri}`, async () => ((await fetchPlaylist(url)).manifest.endList ? true : undefined), 30_000);
+    }
+    await waitFor("status idle", async () => {
+      const s = (await (await fetch(`${stack.edgeUrl}/api/streams/${stream.id}`)).json()) as { status: string };
+      return s.status === "idle" ? true : undefined;
+    }, 30_000);
+  });
+});

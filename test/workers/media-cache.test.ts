@@ -1,0 +1,88 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import worker from "../../workers/index";
+import { countingBucket, env, freshStreamId, ORIGIN, type CountingBucket } from "./helpers";
+
+const SEGMENT = Uint8Array.from({ length: 4096 }, (_, i) => i % 251);
+
+/** Calls the Worker directly with a counted bucket in place of MEDIA, waiting for its background cache writes. */
+async function fetchWith(media: CountingBucket, path: string, init?: RequestInit): Promise<Response> {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(new Request(`${ORIGIN}${path}`, init), { ...env, MEDIA: media.bucket }, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+async function seedSegment(): Promise<string> {
+  const key = `live/${freshStreamId()}/sess000001/720p/seg-00001.m4s`;
+  await env.MEDIA.put(key, SEGMENT);
+  return `/${key}`;
+}
+
+describe("media through the edge cache", () => {
+  it("collapses concurrent misses for one key into a single R2 read", async () => {
+    const path = await seedSegment();
+    // Each read is held open long enough that, without collapsing, every request would start its own.
+    const media = countingBucket({ delayMs: 100 });
+    const responses = await Promise.all(Array.from({ length: 20 }, () => fetchWith(media, path)));
+    expect(media.reads()).toBe(1);
+    for (const res of responses) {
+      expect(res.status).toBe(200);
+      expect(new Uint8Array(await res.arrayBuffer())).toEqual(SEGMENT);
+    }
+  });
+
+  it("collapses per key: two keys, two reads", async () => {
+    const [a, b] = await Promise.all([seedSegment(), seedSegment()]);
+    const media = countingBucket({ delayMs: 20 });
+    await Promise.all([fetchWith(media, a), fetchWith(media, b), fetchWith(media, a), fetchWith(media, b)]);
+    expect(media.reads()).toBe(2);
+  });
+
+  it("serves later requests from caches.default without touching R2", async () => {
+    const path = await seedSegment();
+    const media = countingBucket();
+    expect((await fetchWith(media, path)).status).toBe(200);
+    // Gone from storage: only the cache can still answer.
+    await env.MEDIA.delete(path.slice(1));
+    const again = await fetchWith(media, path, { headers: { Range: "bytes=100-199" } });
+    expect(media.reads()).toBe(1);
+    expect(again.status).toBe(206);
+    expect(new Uint8Array(await again.arrayBuffer())).toEqual(SEGMENT.slice(100, 200));
+  });
+
+  it("caches a 404 for a second, then reads storage again", async () => {
+    const key = `live/${freshStreamId()}/sess000001/720p/seg-00002.m4s`;
+    const media = countingBucket();
+    expect((await fetchWith(media, `/${key}`)).status).toBe(404);
+    await env.MEDIA.put(key, SEGMENT);
+    expect((await fetchWith(media, `/${key}`)).status).toBe(404);
+    expect(media.reads()).toBe(1);
+    await scheduler.wait(2_100);
+    expect((await fetchWith(media, `/${key}`)).status).toBe(200);
+    expect(media.reads()).toBe(2);
+  });
+
+  it("answers an R2 failure with an uncached 503 and recovers on the next request", async () => {
+    const path = await seedSegment();
+    const down = countingBucket({ failing: true });
+    const failed = await fetchWith(down, path);
+    expect(failed.status).toBe(503);
+    expect(failed.headers.get("Cache-Control")).toBe("no-store");
+    expect(failed.headers.get("Retry-After")).toBe("1");
+    expect(await failed.json()).toEqual({ error: "media storage is unavailable; retry in a second" });
+
+    const up = countingBucket();
+    const recovered = await fetchWith(up, path);
+    expect(recovered.status).toBe(200);
+    expect(up.reads()).toBe(1);
+  });
+
+  it("never reads R2 for a refused path", async () => {
+    const media = countingBucket();
+    for (const path of ["/live/abcdefghijkl%2Fmaster.m3u8", "/live/abcdefghijkl/master.txt", `/live/${"a".repeat(300)}`]) {
+      expect((await fetchWith(media, path)).status).toBe(400);
+    }
+    expect(media.reads()).toBe(0);
+  });
+});

@@ -1,0 +1,18 @@
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { defineProject } from "vitest/config";
+
+// Runs the Worker and its Durable Objects inside workerd, with the bindings of the real wrangler.toml.
+export default defineProject({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: "../../wrangler.toml" },
+      miniflare: {
+        bindings: { ADMIN_TOKEN: "test-admin-token", INGEST_SECRET: "test-ingest-secret" },
+      },
+    }),
+  ],
+  test: {
+    name: "workers",
+    include: ["**/*.test.ts"],
+  },
+});

@@ -1,0 +1,26 @@
+import type { ChatRoom } from "../durable-objects/chat-room";
+import type { StreamRegistry } from "../durable-objects/stream-registry";
+
+/** The bindings declared in wrangler.toml, plus the two secrets (`wrangler secret put`). */
+export interface Env {
+  MEDIA: R2Bucket;
+  REGISTRY: DurableObjectNamespace<StreamRegistry>;
+  /** One chat room per stream, named by the stream id (workers/routes/chat.ts). */
+  ChatRoom: DurableObjectNamespace<ChatRoom>;
+  ASSETS: Fetcher;
+  ADMIN_TOKEN: string;
+  INGEST_SECRET: string;
+  /** What OBS calls "Server": the ingest node's public RTMP address. */
+  RTMP_URL: string;
+  /** "*" or a comma-separated list of origins allowed to read media and the public API. */
+  ALLOWED_ORIGINS: string;
+}
+
+export type AppEnv = { Bindings: Env };
+
+/** Stream metadata is small and needs one consistent view (key lookups, status flips), so it lives in one object. */
+const REGISTRY_NAME = "global";
+
+export function registryStub(env: Env): DurableObjectStub<StreamRegistry> {
+  return env.REGISTRY.getByName(REGISTRY_NAME);
+}

@@ -1,0 +1,28 @@
+import { Hono } from "hono";
+import type { AppEnv } from "./env";
+import { handleError, handleNotFound } from "./middleware/errors";
+import { noStoreByDefault } from "./middleware/no-store-default";
+import { chatRoutes } from "./routes/chat";
+import { ingestRoutes } from "./routes/ingest";
+import { mediaRoutes } from "./routes/media";
+import { pageRoutes } from "./routes/pages";
+import { streamRoutes } from "./routes/streams";
+
+export { StreamRegistry } from "../durable-objects/stream-registry";
+export { ChatRoom } from "../durable-objects/chat-room";
+
+const app = new Hono<AppEnv>();
+
+app.use("*", noStoreByDefault);
+
+app.get("/healthz", (c) => c.json({ ok: true }));
+app.route("/", mediaRoutes);
+app.route("/", streamRoutes);
+app.route("/", chatRoutes);
+app.route("/", ingestRoutes);
+app.route("/", pageRoutes);
+
+app.onError(handleError);
+app.notFound(handleNotFound);
+
+export default app;

@@ -1,0 +1,87 @@
+import { Hono, type Context, type MiddlewareHandler } from "hono";
+import { z } from "zod";
+import type { StreamRecord } from "../../durable-objects/stream-registry";
+import { registryStub, type AppEnv } from "../env";
+import { requireBearer } from "../middleware/bearer";
+import { readOnlyCors } from "../middleware/cors";
+import { jsonError } from "../middleware/errors";
+import { jsonBody } from "../middleware/json-body";
+import { hlsPath, STREAM_ID_PATTERN, watchPath } from "../shared/layout";
+
+const createStreamBody = z.object({
+  title: z.string().trim().min(1, "title must not be empty").max(120, "title must be at most 120 characters"),
+});
+
+/**
+ * Public stream info is read by every viewer's page, and all of it comes from one registry object: a
+ * couple of seconds in Workers Cache turns thousands of viewers into one read per data centre, at the
+ * price of a status change showing up to 2 s late. stale-if-error=0: never show "live" forever.
+ */
+const PUBLIC_INFO_CACHE_CONTROL = "public, max-age=2, s-maxage=2, stale-if-error=0";
+
+export const streamRoutes = new Hono<AppEnv>();
+
+const admin = requireBearer("ADMIN_TOKEN");
+
+// Reading is public (players and embeds on other sites call it). CORS allows only GET and HEAD and no
+// Authorization header, so other origins still cannot use the admin routes.
+streamRoutes.use("/api/streams", readOnlyCors());
+streamRoutes.use("/api/streams/:id", readOnlyCors());
+
+streamRoutes.post("/api/streams", admin, jsonBody(createStreamBody), async (c) => {
+  const { title } = c.req.valid("json");
+  const { record, streamKey } = await registryStub(c.env).createStream(title);
+  return c.json(
+    { ...adminView(c, record), streamKey, rtmpUrl: c.env.RTMP_URL },
+    201,
+    { Location: `/api/streams/${record.id}` },
+  );
+});
+
+/** `GET /api/streams?status=live` is the public list for the home page; any other listing is for the admin. */
+const publicLiveListing: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (c.req.query("status") !== "live") return next();
+  const records = await registryStub(c.env).listLive();
+  return c.json(
+    records.map((record) => publicView(c, record)),
+    200,
+    { "Cache-Control": PUBLIC_INFO_CACHE_CONTROL },
+  );
+};
+
+streamRoutes.get("/api/streams", publicLiveListing, admin, async (c) => {
+  const records = await registryStub(c.env).listStreams();
+  return c.json({ streams: records.map((record) => adminView(c, record)) });
+});
+
+streamRoutes.get("/api/streams/:id", async (c) => {
+  const id = c.req.param("id");
+  const record = STREAM_ID_PATTERN.test(id) ? await registryStub(c.env).getStream(id) : null;
+  if (!record || record.revoked) return jsonError(c, 404, `no stream ${id}; check the id in your watch URL`);
+  return c.json(publicView(c, record), 200, { "Cache-Control": PUBLIC_INFO_CACHE_CONTROL });
+});
+
+streamRoutes.delete("/api/streams/:id", admin, async (c) => {
+  const id = c.req.param("id");
+  const found = STREAM_ID_PATTERN.test(id) && (await registryStub(c.env).revokeStream(id));
+  if (!found) return jsonError(c, 404, `no stream ${id}; list streams with GET /api/streams`);
+  return c.body(null, 204);
+});
+
+/** What anyone may know about a stream: never the key, nor whether it was revoked. */
+function publicView(c: Context<AppEnv>, record: StreamRecord) {
+  const origin = new URL(c.req.url).origin;
+  return {
+    id: record.id,
+    title: record.title,
+    status: record.status,
+    hlsUrl: `${origin}${hlsPath(record.id)}`,
+    watchUrl: `${origin}${watchPath(record.id)}`,
+    renditions: record.renditions,
+    sessionId: record.sessionId,
+  };
+}
+
+function adminView(c: Context<AppEnv>, record: StreamRecord) {
+  return { ...publicView(c, record), createdAt: record.createdAt, revoked: record.revoked };
+}

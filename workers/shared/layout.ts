@@ -1,0 +1,119 @@
+/**
+ * The one definition of where live media lives, shared by the ingest node (which writes objects) and the
+ * edge Worker (which maps request paths to objects). Object keys and URL paths are the same string, minus
+ * the leading slash, so a URL can never name anything the layout does not describe.
+ *
+ *   live/<streamId>/master.m3u8                              stable master playlist of the current session
+ *   live/<streamId>/poster.jpg                               latest thumbnail
+ *   live/<streamId>/<sessionId>/<rendition>/init.mp4         CMAF init segment
+ *   live/<streamId>/<sessionId>/<rendition>/seg-00001.m4s    CMAF media segment
+ *   live/<streamId>/<sessionId>/<rendition>/index.m3u8       media playlist
+ *
+ * Each publish gets a new sessionId, so a stream restarted under the same id never collides with the
+ * segments (or the immutable cache entries) of an earlier session.
+ */
+
+export const LIVE_PREFIX = "live";
+
+export const STREAM_ID_PATTERN = /^[a-z0-9]{12}$/;
+export const SESSION_ID_PATTERN = /^[a-z0-9]{6,32}$/;
+export const RENDITION_PATTERN = /^(?:[0-9]{2,4}p|audio)$/;
+export const SEGMENT_FILE_PATTERN = /^seg-([0-9]{5,9})\.m4s$/;
+
+export type MediaKind = "master-playlist" | "media-playlist" | "init-segment" | "media-segment" | "poster";
+
+export interface MediaObject {
+  key: string;
+  kind: MediaKind;
+  streamId: string;
+  sessionId?: string;
+  rendition?: string;
+}
+
+export const INIT_FILE = "init.mp4";
+export const MEDIA_PLAYLIST_FILE = "index.m3u8";
+export const MASTER_PLAYLIST_FILE = "master.m3u8";
+export const POSTER_FILE = "poster.jpg";
+
+export function streamPrefix(streamId: string): string {
+  return `${LIVE_PREFIX}/${streamId}/`;
+}
+
+export function masterPlaylistKey(streamId: string): string {
+  return `${LIVE_PREFIX}/${streamId}/${MASTER_PLAYLIST_FILE}`;
+}
+
+export function posterKey(streamId: string): string {
+  return `${LIVE_PREFIX}/${streamId}/${POSTER_FILE}`;
+}
+
+export function sessionPrefix(streamId: string, sessionId: string): string {
+  return `${LIVE_PREFIX}/${streamId}/${sessionId}/`;
+}
+
+export function renditionKey(streamId: string, sessionId: string, rendition: string, file: string): string {
+  return `${LIVE_PREFIX}/${streamId}/${sessionId}/${rendition}/${file}`;
+}
+
+export function segmentFileName(sequence: number): string {
+  return `seg-${String(sequence).padStart(5, "0")}.m4s`;
+}
+
+/** The URI a master playlist uses for a rendition's media playlist, relative to the master's own URL. */
+export function variantUri(sessionId: string, rendition: string): string {
+  return `${sessionId}/${rendition}/${MEDIA_PLAYLIST_FILE}`;
+}
+
+export function urlPathForKey(key: string): string {
+  return `/${key}`;
+}
+
+export function hlsPath(streamId: string): string {
+  return urlPathForKey(masterPlaylistKey(streamId));
+}
+
+export function watchPath(streamId: string): string {
+  return `/watch/${streamId}`;
+}
+
+export type ParseResult = { ok: true; object: MediaObject } | { ok: false; reason: string };
+
+const MAX_PATH_LENGTH = 256;
+
+/**
+ * Maps a request path to the one object it may read, or says why it may not. Works on the raw (still
+ * percent-encoded) path: any escape, dot segment or empty segment is refused rather than decoded, so
+ * "..%2f" tricks never reach storage.
+ */
+export function parseMediaPath(pathname: string): ParseResult {
+  if (pathname.length > MAX_PATH_LENGTH) return { ok: false, reason: "path too long" };
+  if (!pathname.startsWith(`/${LIVE_PREFIX}/`)) return { ok: false, reason: "not a media path" };
+  if (/[%\\]/.test(pathname)) return { ok: false, reason: "encoded or escaped characters are not allowed" };
+  const parts = pathname.slice(1).split("/");
+  if (parts.some((p) => p === "" || p === "." || p === "..")) return { ok: false, reason: "empty or dot segment" };
+  const [, streamId, a, b, c, ...rest] = parts;
+  if (rest.length > 0) return { ok: false, reason: "too many path segments" };
+  if (!streamId || !STREAM_ID_PATTERN.test(streamId)) return { ok: false, reason: "malformed stream id" };
+  const key = parts.join("/");
+  if (b === undefined) {
+    if (a === MASTER_PLAYLIST_FILE) return { ok: true, object: { key, kind: "master-playlist", streamId } };
+    if (a === POSTER_FILE) return { ok: true, object: { key, kind: "poster", streamId } };
+    return { ok: false, reason: "unknown file" };
+  }
+  if (c === undefined) return { ok: false, reason: "unknown file" };
+  if (!SESSION_ID_PATTERN.test(a!)) return { ok: false, reason: "malformed session id" };
+  if (!RENDITION_PATTERN.test(b)) return { ok: false, reason: "malformed rendition" };
+  const base = { key, streamId, sessionId: a, rendition: b };
+  if (c === MEDIA_PLAYLIST_FILE) return { ok: true, object: { ...base, kind: "media-playlist" } };
+  if (c === INIT_FILE) return { ok: true, object: { ...base, kind: "init-segment" } };
+  if (SEGMENT_FILE_PATTERN.test(c)) return { ok: true, object: { ...base, kind: "media-segment" } };
+  return { ok: false, reason: "unknown file" };
+}
+
+export const CONTENT_TYPES: Record<MediaKind, string> = {
+  "master-playlist": "application/vnd.apple.mpegurl",
+  "media-playlist": "application/vnd.apple.mpegurl",
+  "init-segment": "video/mp4",
+  "media-segment": "video/mp4",
+  poster: "image/jpeg",
+};
