@@ -1,0 +1,63 @@
+import { describe, expect, it } from "vitest";
+import { chooseLadder } from "../../ingest-node/ladder/ladder";
+import { buildFfmpegInvocation, toArgv } from "../../ingest-node/transcoder/ffmpeg-args";
+
+/** The exact command line: any change to it is a decision, made visible here. */
+describe("ffmpeg arguments for a ladder", () => {
+  it("decodes once, cascades the scalers, caps fps where a rung needs it, encodes audio once", () => {
+    const ladder = chooseLadder({ width: 1920, height: 1080, fps: { num: 60, den: 1 }, hasAudio: true });
+    const argv = toArgv(buildFfmpegInvocation({ inputUrl: "rtmp://127.0.0.1:1935/live/sk_x", outputDir: "/spool/s1", ladder }));
+    expect(argv).toEqual([
+      "-hide_banner", "-nostdin", "-loglevel", "warning", "-stats",
+      "-analyzeduration", "2000000",
+      "-i", "rtmp://127.0.0.1:1935/live/sk_x",
+      "-filter_complex",
+      "[0:v:0]format=yuv420p,split=2[v0][c0];" +
+        "[c0]scale=w=1280:h=720:flags=bicubic,split=2[v1][c1];" +
+        "[c1]fps=30,scale=w=854:h=480:flags=bicubic,split=2[v2][c2];" +
+        "[c2]scale=w=640:h=360:flags=bicubic,split=2[v3][c3];" +
+        "[c3]fps=15,scale=w=256:h=144:flags=bicubic[v4]",
+      "-map", "[v0]", "-map", "[v1]", "-map", "[v2]", "-map", "[v3]", "-map", "[v4]", "-map", "0:a:0",
+      "-c:v", "libx264", "-preset", "veryfast",
+      "-x264-params", "me=dia:subme=1:partitions=i8x8,i4x4:bframes=1:b-adapt=0",
+      "-force_key_frames", "expr:gte(t,n_forced*2)", "-sc_threshold", "0", "-flags", "+cgop",
+      "-b:v:0", "5000k", "-maxrate:v:0", "5350k", "-bufsize:v:0", "7500k",
+      "-b:v:1", "2800k", "-maxrate:v:1", "2996k", "-bufsize:v:1", "4200k",
+      "-b:v:2", "1400k", "-maxrate:v:2", "1498k", "-bufsize:v:2", "2100k",
+      "-b:v:3", "800k", "-maxrate:v:3", "856k", "-bufsize:v:3", "1200k",
+      "-b:v:4", "200k", "-maxrate:v:4", "214k", "-bufsize:v:4", "300k",
+      "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-af", "aresample=async=1",
+      "-f", "hls", "-hls_time", "2", "-hls_list_size", "6", "-hls_segment_type", "fmp4",
+      "-hls_flags", "independent_segments", "-start_number", "1",
+      "-hls_segment_filename", "/spool/s1/%v/seg-%05d.m4s",
+      "-master_pl_name", "master.m3u8",
+      "-var_stream_map",
+      "a:0,agroup:aud,name:audio v:0,agroup:aud,name:1080p v:1,agroup:aud,name:720p v:2,agroup:aud,name:480p v:3,agroup:aud,name:360p v:4,agroup:aud,name:144p",
+      "/spool/s1/%v/index.m3u8",
+    ]);
+  });
+
+  it("leaves audio out entirely for a silent source, and scales a portrait source to portrait rungs", () => {
+    const ladder = chooseLadder({ width: 720, height: 1280, fps: { num: 30000, den: 1001 }, hasAudio: false });
+    const { outputOptions } = buildFfmpegInvocation({ inputUrl: "in", outputDir: "/o", ladder });
+    const option = (name: string) => outputOptions[outputOptions.indexOf(name) + 1];
+    expect(option("-filter_complex")).toBe(
+      "[0:v:0]format=yuv420p,split=2[v0][c0];" +
+        "[c0]scale=w=480:h=854:flags=bicubic,split=2[v1][c1];" +
+        "[c1]scale=w=360:h=640:flags=bicubic,split=2[v2][c2];" +
+        "[c2]fps=15000/1001,scale=w=144:h=256:flags=bicubic[v3]",
+    );
+    expect(option("-var_stream_map")).toBe("v:0,name:720p v:1,name:480p v:2,name:360p v:3,name:144p");
+    expect(outputOptions).not.toContain("0:a:0");
+    expect(outputOptions).not.toContain("-c:a");
+    expect(outputOptions).not.toContain("-af");
+  });
+
+  it("follows bitrate overrides and segment settings", () => {
+    const ladder = chooseLadder({ width: 640, height: 360, fps: null, hasAudio: true }, { "360p": 600, audio: 96 });
+    const { outputOptions } = buildFfmpegInvocation({ inputUrl: "in", outputDir: "/o", ladder, segmentSeconds: 4, playlistSize: 10 });
+    const option = (name: string) => outputOptions[outputOptions.indexOf(name) + 1];
+    expect([option("-b:v:0"), option("-maxrate:v:0"), option("-bufsize:v:0"), option("-b:a")]).toEqual(["600k", "642k", "900k", "96k"]);
+    expect([option("-hls_time"), option("-hls_list_size"), option("-force_key_frames")]).toEqual(["4", "10", "expr:gte(t,n_forced*4)"]);
+  });
+});

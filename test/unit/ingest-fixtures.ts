@@ -1,0 +1,156 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { createServer, type Server } from "node:http";
+import { createServer as createNetServer, type AddressInfo } from "node:net";
+import { Writable } from "node:stream";
+import { INGEST_AUTHORIZE_PATH, INGEST_EVENTS_PATH, type IngestEvent } from "../../workers/shared/ingest-api";
+import { createLogger, type Logger } from "../../ingest-node/logger";
+import type { ObjectStore, PutOptions } from "../../ingest-node/storage/object-store";
+
+/** Shared by the ingest node's unit tests: a fake edge, a recording store, a publisher, a log capture. */
+
+export async function freePort(): Promise<number> {
+  const server = createNetServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  await once(server, "close");
+  return port;
+}
+
+export interface FakeEdge {
+  url: string;
+  /** stream key -> stream id; tests may add keys */
+  streams: Record<string, string>;
+  events: IngestEvent[];
+  authorizeCalls: string[];
+  close(): Promise<void>;
+}
+
+/** The Worker's two internal ingest routes, answering from a fixed key -> streamId table. */
+export async function startFakeEdge(secret: string, streams: Record<string, string>): Promise<FakeEdge> {
+  const events: IngestEvent[] = [];
+  const authorizeCalls: string[] = [];
+  const server: Server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    if (req.headers.authorization !== `Bearer ${secret}`) return void res.writeHead(401).end();
+    const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>;
+    if (req.method === "POST" && req.url === INGEST_AUTHORIZE_PATH) {
+      const key = String(body.streamKey);
+      authorizeCalls.push(key);
+      const streamId = streams[key];
+      if (!streamId) return void res.writeHead(403, { "content-type": "application/json" }).end('{"error":"unknown or revoked stream key"}');
+      return void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ streamId }));
+    }
+    if (req.method === "POST" && req.url === INGEST_EVENTS_PATH) {
+      events.push(body as unknown as IngestEvent);
+      return void res.writeHead(204).end();
+    }
+    res.writeHead(404).end();
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    streams,
+    events,
+    authorizeCalls,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+export interface RecordedPut extends PutOptions {
+  key: string;
+  body: Uint8Array;
+}
+
+/** Keeps objects in memory and every put in order, so tests can check what was stored before what. */
+export class RecordingStore implements ObjectStore {
+  readonly puts: RecordedPut[] = [];
+  readonly objects = new Map<string, RecordedPut>();
+  readonly deleted: string[] = [];
+
+  async put(key: string, body: Uint8Array, options: PutOptions): Promise<void> {
+    const put = { key, body: new Uint8Array(body), ...options };
+    this.puts.push(put);
+    this.objects.set(key, put);
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    for (const key of keys) this.objects.delete(key);
+    this.deleted.push(...keys);
+  }
+
+  async close(): Promise<void> {}
+
+  text(key: string): string | undefined {
+    const put = this.objects.get(key);
+    return put && Buffer.from(put.body).toString("utf8");
+  }
+}
+
+export interface PublishOptions {
+  url: string;
+  seconds: number;
+  width?: number;
+  height?: number;
+  fps?: number;
+  audio?: boolean;
+}
+
+export interface Publishing {
+  exited: Promise<number | null>;
+  /** SIGINT: ffmpeg ends the publish as OBS's "Stop Streaming" does */
+  stop(): void;
+  /** SIGSTOP / SIGCONT: an encoder that hangs with its connection open */
+  pause(): void;
+  resume(): void;
+}
+
+/** An OBS stand-in: a test pattern (and tone) pushed over RTMP in real time. */
+export function publish(o: PublishOptions): Publishing {
+  const { width = 1280, height = 720, fps = 30, audio = true } = o;
+  const child = spawn(
+    "ffmpeg",
+    [
+      "-hide_banner", "-loglevel", "error", "-nostdin",
+      "-re", "-f", "lavfi", "-i", `testsrc2=size=${width}x${height}:rate=${fps}`,
+      ...(audio ? ["-re", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"] : []),
+      "-t", String(o.seconds),
+      "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-pix_fmt", "yuv420p", "-g", String(fps * 2),
+      ...(audio ? ["-c:a", "aac", "-b:a", "128k"] : []),
+      "-f", "flv", o.url,
+    ],
+    { stdio: "ignore" },
+  );
+  const exited = once(child, "exit").then(([code]) => code as number | null);
+  return {
+    exited,
+    stop: () => child.kill("SIGINT"),
+    pause: () => child.kill("SIGSTOP"),
+    resume: () => child.kill("SIGCONT"),
+  };
+}
+
+/** A pino logger whose JSON lines are kept for assertions (and not printed). */
+export function captureLogger(level = "debug"): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(...chunk.toString("utf8").split("\n").filter(Boolean));
+      done();
+    },
+  });
+  return { logger: createLogger(level, destination), lines };
+}
+
+export async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

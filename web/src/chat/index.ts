@@ -1,0 +1,2 @@
+/** The chat panel for the watch page: `mountChat(element, streamId)`. */
+export { mountChat } from "./panel";
