@@ -12,6 +12,8 @@ export interface StreamRecord {
   renditions: string[];
   createdAt: string;
   revoked: boolean;
+  /** playback requires a signed token (workers/media/playback-token.ts) */
+  signedPlayback: boolean;
 }
 
 export interface CreatedStream {
@@ -30,6 +32,7 @@ type StreamRow = {
   renditions: string;
   created_at: number;
   revoked: number;
+  signed_playback: number;
 };
 
 const ID_LENGTH = 12;
@@ -57,19 +60,21 @@ export class StreamRegistry extends DurableObject<Env> {
         renditions  TEXT NOT NULL DEFAULT '[]',
         revoked     INTEGER NOT NULL DEFAULT 0
       )`);
+    addMissingColumns(ctx.storage.sql);
   }
 
-  async createStream(title: string): Promise<CreatedStream> {
+  async createStream(title: string, signedPlayback = false): Promise<CreatedStream> {
     const streamKey = `sk_${toHex(crypto.getRandomValues(new Uint8Array(KEY_BYTES)))}`;
     const keyHash = await sha256Hex(streamKey);
     let id = randomStreamId();
     while (this.findRow(id)) id = randomStreamId();
     this.ctx.storage.sql.exec(
-      "INSERT INTO streams (id, title, key_hash, created_at) VALUES (?, ?, ?, ?)",
+      "INSERT INTO streams (id, title, key_hash, created_at, signed_playback) VALUES (?, ?, ?, ?, ?)",
       id,
       title,
       keyHash,
       Date.now(),
+      signedPlayback ? 1 : 0,
     );
     return { record: toRecord(this.findRow(id)!), streamKey };
   }
@@ -132,6 +137,13 @@ export class StreamRegistry extends DurableObject<Env> {
     return true;
   }
 
+  /** The updated record, or null for an unknown id. */
+  setSignedPlayback(id: string, signedPlayback: boolean): StreamRecord | null {
+    if (!this.findRow(id)) return null;
+    this.ctx.storage.sql.exec("UPDATE streams SET signed_playback = ? WHERE id = ?", signedPlayback ? 1 : 0, id);
+    return toRecord(this.findRow(id)!);
+  }
+
   private findRow(id: string): StreamRow | undefined {
     return this.ctx.storage.sql.exec<StreamRow>("SELECT * FROM streams WHERE id = ?", id).toArray()[0];
   }
@@ -146,7 +158,14 @@ function toRecord(row: StreamRow): StreamRecord {
     renditions: JSON.parse(row.renditions) as string[],
     createdAt: new Date(row.created_at).toISOString(),
     revoked: row.revoked === 1,
+    signedPlayback: row.signed_playback === 1,
   };
+}
+
+/** Columns added after the table was first created: registries persisted by older versions get them here. */
+export function addMissingColumns(sql: SqlStorage): void {
+  const columns = new Set(sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('streams')").toArray().map((c) => c.name));
+  if (!columns.has("signed_playback")) sql.exec("ALTER TABLE streams ADD COLUMN signed_playback INTEGER NOT NULL DEFAULT 0");
 }
 
 function randomStreamId(): string {

@@ -38,6 +38,8 @@ export async function startLocalStack(options: StartOptions): Promise<LocalStack
     bindings: {
       ADMIN_TOKEN: { type: "secret_text", value: options.adminToken },
       INGEST_SECRET: { type: "secret_text", value: ingestSecret },
+      // Per run: playback tokens minted locally stop working when the stack restarts.
+      PLAYBACK_SIGNING_KEY: { type: "secret_text", value: randomToken() },
       RTMP_URL: { type: "plain_text", value: rtmpServerUrl },
     },
     dev: {

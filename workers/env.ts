@@ -1,7 +1,7 @@
 import type { ChatRoom } from "../durable-objects/chat-room";
 import type { StreamRegistry } from "../durable-objects/stream-registry";
 
-/** The bindings declared in wrangler.toml, plus the two secrets (`wrangler secret put`). */
+/** The bindings declared in wrangler.toml, plus the secrets (`wrangler secret put`). */
 export interface Env {
   MEDIA: R2Bucket;
   REGISTRY: DurableObjectNamespace<StreamRegistry>;
@@ -14,6 +14,10 @@ export interface Env {
   RTMP_URL: string;
   /** "*" or a comma-separated list of origins allowed to read media and the public API. */
   ALLOWED_ORIGINS: string;
+  /** "off": every media request reads R2 (no memory hold, caches.default or collapsing; the edge benchmark's baseline). */
+  EDGE_CACHE: string;
+  /** Signs playback tokens for streams with signed playback (workers/media/playback-token.ts). A secret. */
+  PLAYBACK_SIGNING_KEY?: string;
 }
 
 export type AppEnv = { Bindings: Env };

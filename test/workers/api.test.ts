@@ -20,6 +20,7 @@ describe("POST /api/streams", () => {
       status: "idle",
       renditions: [],
       sessionId: null,
+      signedPlayback: false,
       createdAt: expect.any(String),
       revoked: false,
     });
@@ -100,6 +101,7 @@ describe("GET /api/streams/:id (public)", () => {
       watchUrl: created.watchUrl,
       renditions: [],
       sessionId: null,
+      signedPlayback: false,
     });
   });
 
@@ -157,6 +159,7 @@ describe("GET /api/streams?status=live (public)", () => {
       watchUrl: onAir.watchUrl,
       renditions: ["720p"],
       sessionId: "sess000001",
+      signedPlayback: false,
     });
     expect(live.map((s) => s.id)).not.toContain(offAir.id);
   });

@@ -1,7 +1,7 @@
 import { createExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../../workers/index";
-import { env, freshStreamId, ORIGIN } from "./helpers";
+import { env, freshStreamId, ORIGIN, registeredStreamId } from "./helpers";
 
 /** The Worker as deployed with ALLOWED_ORIGINS set to a list instead of "*". */
 async function fetchWithOrigins(allowed: string, path: string, init?: RequestInit): Promise<Response> {
@@ -12,7 +12,7 @@ describe("CORS with a list of allowed origins", () => {
   const allowed = "https://a.example, https://b.example";
 
   it("echoes an allowed origin and marks the answer as varying by Origin", async () => {
-    const key = `live/${freshStreamId()}/poster.jpg`;
+    const key = `live/${await registeredStreamId()}/poster.jpg`;
     await env.MEDIA.put(key, new Uint8Array([0xff, 0xd8]));
     const res = await fetchWithOrigins(allowed, `/${key}`, { headers: { Origin: "https://b.example" } });
     expect(res.status).toBe(200);

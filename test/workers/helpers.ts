@@ -1,4 +1,5 @@
 import { env, exports } from "cloudflare:workers";
+import { registryStub } from "../../workers/env";
 
 export const ORIGIN = "https://onair.test";
 export const ADMIN_TOKEN = "test-admin-token";
@@ -35,6 +36,11 @@ export async function createStream(title = "Test stream"): Promise<CreatedStream
 /** A stream id nobody created, so each test gets its own media keys and cache entries. */
 export function freshStreamId(): string {
   return crypto.randomUUID().replace(/-/g, "").slice(0, 12);
+}
+
+/** A stream the registry knows (media of unknown streams is not served), with media keys no other test uses. */
+export async function registeredStreamId(signedPlayback = false): Promise<string> {
+  return (await registryStub(env).createStream("Media test", signedPlayback)).record.id;
 }
 
 export { env };

@@ -1,7 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../../workers/index";
-import { countingBucket, env, freshStreamId, ORIGIN, type CountingBucket } from "./helpers";
+import { countingBucket, env, ORIGIN, registeredStreamId, type CountingBucket } from "./helpers";
 
 const SEGMENT = Uint8Array.from({ length: 4096 }, (_, i) => i % 251);
 
@@ -14,7 +14,7 @@ async function fetchWith(media: CountingBucket, path: string, init?: RequestInit
 }
 
 async function seedSegment(): Promise<string> {
-  const key = `live/${freshStreamId()}/sess000001/720p/seg-00001.m4s`;
+  const key = `live/${await registeredStreamId()}/sess000001/720p/seg-00001.m4s`;
   await env.MEDIA.put(key, SEGMENT);
   return `/${key}`;
 }
@@ -39,7 +39,7 @@ describe("media through the edge cache", () => {
     expect(media.reads()).toBe(2);
   });
 
-  it("serves later requests from caches.default without touching R2", async () => {
+  it("serves later requests from the isolate's memory or caches.default without touching R2", async () => {
     const path = await seedSegment();
     const media = countingBucket();
     expect((await fetchWith(media, path)).status).toBe(200);
@@ -51,8 +51,39 @@ describe("media through the edge cache", () => {
     expect(new Uint8Array(await again.arrayBuffer())).toEqual(SEGMENT.slice(100, 200));
   });
 
+  it("holds a live playlist no longer than its 1 s lifetime", async () => {
+    const key = `live/${await registeredStreamId()}/sess000001/720p/index.m3u8`;
+    const playlist = (n: number) => `#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nseg-0000${n}.m4s\n`;
+    const text = async (res: Response) => new TextDecoder().decode(await res.arrayBuffer());
+    const media = countingBucket();
+    await env.MEDIA.put(key, playlist(1));
+    expect(await text(await fetchWith(media, `/${key}`))).toBe(playlist(1));
+    await env.MEDIA.put(key, playlist(2));
+    expect(await text(await fetchWith(media, `/${key}`))).toBe(playlist(1));
+    await scheduler.wait(1_100);
+    expect(await text(await fetchWith(media, `/${key}`))).toBe(playlist(2));
+    expect(media.reads()).toBe(2);
+  });
+
+  it("keeps at most 32 MiB in memory, dropping the oldest first", async () => {
+    const id = await registeredStreamId();
+    const paths = Array.from({ length: 40 }, (_, i) => `/live/${id}/sess000001/720p/seg-${String(i + 1).padStart(5, "0")}.m4s`);
+    const mib = new Uint8Array(1024 * 1024);
+    await Promise.all(paths.map((path) => env.MEDIA.put(path.slice(1), mib)));
+    const media = countingBucket();
+    for (const path of paths) await (await fetchWith(media, path)).arrayBuffer();
+    expect(media.reads()).toBe(40);
+    // caches.default still has both: take them out to see what memory kept.
+    await caches.default.delete(new Request(`${ORIGIN}${paths[0]}`));
+    await caches.default.delete(new Request(`${ORIGIN}${paths[39]}`));
+    await (await fetchWith(media, paths[39]!)).arrayBuffer();
+    expect(media.reads()).toBe(40);
+    await (await fetchWith(media, paths[0]!)).arrayBuffer();
+    expect(media.reads()).toBe(41);
+  });
+
   it("caches a 404 for a second, then reads storage again", async () => {
-    const key = `live/${freshStreamId()}/sess000001/720p/seg-00002.m4s`;
+    const key = `live/${await registeredStreamId()}/sess000001/720p/seg-00002.m4s`;
     const media = countingBucket();
     expect((await fetchWith(media, `/${key}`)).status).toBe(404);
     await env.MEDIA.put(key, SEGMENT);

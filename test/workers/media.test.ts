@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { call, env, freshStreamId } from "./helpers";
+import { call, env, freshStreamId, registeredStreamId } from "./helpers";
 
 const SEGMENT = Uint8Array.from({ length: 64 }, (_, i) => i);
 const LIVE_PLAYLIST = "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:1\n#EXTINF:2.0,\nseg-00001.m4s\n";
 
 /** Writes one object of each kind under a fresh stream id, so no test sees another's cache entries. */
 async function seedStream() {
-  const id = freshStreamId();
+  const id = await registeredStreamId();
   const base = `live/${id}/sess000001/720p`;
   const keys = {
     master: `live/${id}/master.m3u8`,
@@ -110,6 +110,7 @@ describe("media: conditional, range and HEAD requests", () => {
     const res = await get(keys.segment, { Range: "bytes=64-" });
     expect(res.status).toBe(416);
     expect(res.headers.get("Content-Range")).toBe("bytes */64");
+    expect(res.headers.get("Cache-Control")).toBe("no-store");
   });
 
   it("sends the whole object when If-Range names an older version", async () => {

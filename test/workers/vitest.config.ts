@@ -7,7 +7,7 @@ export default defineProject({
     cloudflareTest({
       wrangler: { configPath: "../../wrangler.toml" },
       miniflare: {
-        bindings: { ADMIN_TOKEN: "test-admin-token", INGEST_SECRET: "test-ingest-secret" },
+        bindings: { ADMIN_TOKEN: "test-admin-token", INGEST_SECRET: "test-ingest-secret", PLAYBACK_SIGNING_KEY: "test-playback-signing-key" },
       },
     }),
   ],

@@ -1,3 +1,5 @@
+import { ERROR_CACHE_CONTROL } from "../shared/cache-policy";
+
 /**
  * Turns a full 200 media response into what this particular request asked for: 304 when the client's
  * copy is current, 206 for a byte range (sliced here, because the edge cache only holds whole objects),
@@ -21,6 +23,8 @@ export async function answerRequest(request: Request, full: Response): Promise<R
   const headers = new Headers(full.headers);
   if (range === "unsatisfiable") {
     headers.set("Content-Range", `bytes */${bytes.byteLength}`);
+    // The object's own lifetime (a year, for a segment) must not be lent to an error about one range.
+    headers.set("Cache-Control", ERROR_CACHE_CONTROL);
     headers.delete("Content-Type");
     headers.delete("Content-Length");
     return new Response(null, { status: 416, headers });

@@ -1,58 +1,114 @@
+import { mediaCounters } from "./metrics";
 import { snapshotToResponse, type MediaSnapshot } from "./snapshot";
 
 /** Only waitUntil is needed; Hono's and workers-types' ExecutionContext types differ elsewhere. */
 type BackgroundTasks = Pick<ExecutionContext, "waitUntil">;
 
 /**
- * Reads that are under way in this isolate, by cache key. A popular segment that is not cached yet is
- * requested by every viewer at once; they all wait on the first request's storage read instead of each
- * starting its own. An entry stays until the result is in the edge cache (or known uncacheable), so a
- * request arriving between "read finished" and "cache.put finished" does not read storage again either.
+ * What this isolate holds in memory, by cache key: reads under way, and finished reads for as long as
+ * their own Cache-Control allows (at most HOLD_MAX_MS, within HOLD_MAX_BYTES).
+ *
+ * - A popular segment that is not cached yet is requested by every viewer at once; they all wait on the
+ *   first request's storage read instead of each starting its own (request collapsing).
+ * - Live viewers then ask for the same few newest segments and playlists within seconds of each other.
+ *   Answering them from memory costs no Cache API round trip. That matters for every request the Worker
+ *   runs: signed streams (Workers Cache may not store them, so each viewer request runs the Worker) and
+ *   Workers Cache misses, and locally, where nothing fronts the Worker.
+ * Never longer than the response's own lifetime, so memory never serves what caches.default would not.
  */
-const inFlight = new Map<string, Promise<MediaSnapshot>>();
+interface Held {
+  snapshot: Promise<MediaSnapshot>;
+  /** Infinity while the read is under way */
+  expiresAt: number;
+  bytes: number;
+}
+
+const held = new Map<string, Held>();
+let heldBytes = 0;
+
+const HOLD_MAX_MS = 10_000;
+// Workers give an isolate 128 MB; a live window of a 5-rung ladder is a few MB.
+const HOLD_MAX_BYTES = 32 * 1024 * 1024;
+const HOLD_MAX_OBJECT_BYTES = HOLD_MAX_BYTES / 8;
 
 /**
- * The full (200 or 404) response for `cacheKey`: from caches.default, else from `load`, shared with
- * every concurrent caller for the same key. `cacheKey` must be a plain GET without Range or conditional
- * headers, so the cache always holds whole objects (cache.put refuses 206).
+ * The full (200 or 404) response for `cacheKey`: from memory, else caches.default, else `load`, shared
+ * with every concurrent caller for the same key. `cacheKey` must be a plain GET without Range or
+ * conditional headers, so the caches always hold whole objects (cache.put refuses 206).
  */
 export async function fetchThroughEdgeCache(
   cacheKey: Request,
   load: () => Promise<MediaSnapshot>,
   ctx: BackgroundTasks,
 ): Promise<Response> {
-  const joined = inFlight.get(cacheKey.url);
-  if (joined) return snapshotToResponse(await joined);
+  const inMemory = current(cacheKey.url);
+  if (inMemory) return answerFromMemory(inMemory);
 
   const cache = caches.default;
   const hit = await cache.match(cacheKey);
-  if (hit) return hit;
+  if (hit) {
+    mediaCounters.cacheHits += 1;
+    return hit;
+  }
 
   // Another request may have started the read while this one was looking in the cache.
-  const pending = inFlight.get(cacheKey.url) ?? startLoad(cacheKey, load, cache, ctx);
-  return snapshotToResponse(await pending);
+  const racing = current(cacheKey.url);
+  if (racing) return answerFromMemory(racing);
+  return snapshotToResponse(await startLoad(cacheKey, load, cache, ctx));
 }
 
-function startLoad(
-  cacheKey: Request,
-  load: () => Promise<MediaSnapshot>,
-  cache: Cache,
-  ctx: BackgroundTasks,
-): Promise<MediaSnapshot> {
-  const forget = () => inFlight.delete(cacheKey.url);
+async function answerFromMemory(entry: Held): Promise<Response> {
+  if (entry.expiresAt === Infinity) mediaCounters.collapsedRequests += 1;
+  else mediaCounters.memoryHits += 1;
+  return snapshotToResponse(await entry.snapshot);
+}
+
+function current(key: string): Held | undefined {
+  const entry = held.get(key);
+  if (!entry || entry.expiresAt > Date.now()) return entry;
+  release(key, entry);
+  return undefined;
+}
+
+function startLoad(cacheKey: Request, load: () => Promise<MediaSnapshot>, cache: Cache, ctx: BackgroundTasks): Promise<MediaSnapshot> {
+  const key = cacheKey.url;
   const pending = load();
-  inFlight.set(cacheKey.url, pending);
+  const entry: Held = { snapshot: pending, expiresAt: Infinity, bytes: 0 };
+  held.set(key, entry);
   pending.then(
     (snapshot) => {
-      if (!snapshot.cacheable) return forget();
-      ctx.waitUntil(
-        cache
-          .put(cacheKey, snapshotToResponse(snapshot))
-          .catch((err: unknown) => console.error("cache.put failed", cacheKey.url, err))
-          .finally(forget),
-      );
+      const bytes = typeof snapshot.body === "string" ? snapshot.body.length * 2 : snapshot.body.byteLength;
+      const holdMs = snapshot.cacheable ? Math.min(HOLD_MAX_MS, lifetimeSeconds(snapshot) * 1000) : 0;
+      if (holdMs <= 0 || bytes > HOLD_MAX_OBJECT_BYTES) release(key, entry);
+      else hold(entry, bytes, holdMs);
+      if (!snapshot.cacheable) return;
+      ctx.waitUntil(cache.put(cacheKey, snapshotToResponse(snapshot)).catch((err: unknown) => console.error("cache.put failed", key, err)));
     },
-    forget,
+    () => release(key, entry),
   );
   return pending;
+}
+
+function hold(entry: Held, bytes: number, holdMs: number): void {
+  entry.expiresAt = Date.now() + holdMs;
+  entry.bytes = bytes;
+  heldBytes += bytes;
+  // Oldest first (a Map iterates in insertion order); reads under way are never dropped.
+  for (const [key, other] of held) {
+    if (heldBytes <= HOLD_MAX_BYTES) break;
+    if (other.expiresAt !== Infinity) release(key, other);
+  }
+}
+
+function release(key: string, entry: Held): void {
+  if (held.get(key) !== entry) return;
+  held.delete(key);
+  heldBytes -= entry.bytes;
+}
+
+/** What a shared cache may keep it for: s-maxage, else max-age, else nothing. */
+function lifetimeSeconds(snapshot: MediaSnapshot): number {
+  const cacheControl = snapshot.headers["Cache-Control"] ?? "";
+  const seconds = /\bs-maxage=(\d+)/.exec(cacheControl)?.[1] ?? /\bmax-age=(\d+)/.exec(cacheControl)?.[1];
+  return seconds ? Number(seconds) : 0;
 }

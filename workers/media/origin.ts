@@ -1,5 +1,6 @@
 import { cacheControlFor, ERROR_CACHE_CONTROL, NOT_FOUND_CACHE_CONTROL, type CachePolicyInput } from "../shared/cache-policy";
 import { CONTENT_TYPES, type MediaObject } from "../shared/layout";
+import { mediaCounters } from "./metrics";
 import type { MediaSnapshot } from "./snapshot";
 
 const JSON_TYPE = "application/json; charset=UTF-8";
@@ -8,6 +9,8 @@ const JSON_TYPE = "application/json; charset=UTF-8";
 export async function readMediaObject(bucket: R2Bucket, object: MediaObject): Promise<MediaSnapshot> {
   let stored: R2ObjectBody | null;
   let bytes: ArrayBuffer;
+  mediaCounters.r2Reads += 1;
+  mediaCounters.r2ReadsByKind[object.kind] += 1;
   try {
     stored = await bucket.get(object.key);
     if (!stored) return notFound(object);

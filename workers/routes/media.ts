@@ -1,12 +1,18 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import type { AppEnv } from "../env";
 import { answerRequest } from "../media/conditional";
 import { fetchThroughEdgeCache } from "../media/edge-cache";
+import { mediaMetrics } from "../media/metrics";
 import { readMediaObject } from "../media/origin";
+import { presentedTokens, verifyPlaybackToken, TOKEN_COOKIE, type TokenRefusal } from "../media/playback-token";
+import { signedMediaResponse } from "../media/signed-response";
+import { snapshotToResponse } from "../media/snapshot";
+import { streamAccess } from "../media/stream-access";
+import { requireBearer } from "../middleware/bearer";
 import { readOnlyCors } from "../middleware/cors";
 import { jsonError } from "../middleware/errors";
-import { ERROR_CACHE_CONTROL } from "../shared/cache-policy";
-import { parseMediaPath } from "../shared/layout";
+import { ERROR_CACHE_CONTROL, NOT_FOUND_CACHE_CONTROL } from "../shared/cache-policy";
+import { parseMediaPath, type MediaObject } from "../shared/layout";
 
 /** Live HLS: /live/<streamId>/... served from R2 through the edge cache. GET and HEAD only (Hono answers HEAD from GET). */
 export const mediaRoutes = new Hono<AppEnv>();
@@ -22,12 +28,71 @@ mediaRoutes.get("/live/*", async (c) => {
       "Cache-Control": ERROR_CACHE_CONTROL,
     });
   }
-  // Query strings are dropped so that cache-busting parameters cannot multiply cache entries or R2 reads.
-  const cacheKey = new Request(`${url.origin}${url.pathname}`);
-  const full = await fetchThroughEdgeCache(cacheKey, () => readMediaObject(c.env.MEDIA, parsed.object), c.executionCtx);
-  return answerRequest(c.req.raw, full);
+  const { object } = parsed;
+  const full = await fullResponse(c, url, object);
+  // A 404 (not written yet) or 503 (storage down) gives nothing away, so it is answered before the stream's
+  // access is looked up: requests for made-up stream ids cost a cached 404, never a registry call. The
+  // price: a signed stream's missing segment answers 404 even to a request without a valid token.
+  if (full.status !== 200) return full;
+
+  let access;
+  try {
+    access = await streamAccess(c.env, object.streamId);
+  } catch (err) {
+    console.error("stream access lookup failed", object.streamId, err);
+    return jsonError(c, 503, "could not check who may watch this stream; retry in a second", {
+      "Cache-Control": ERROR_CACHE_CONTROL,
+      "Retry-After": "1",
+    });
+  }
+  if (access === "unknown") {
+    return jsonError(c, 404, `no stream ${object.streamId}; check the id in your watch URL`, { "Cache-Control": NOT_FOUND_CACHE_CONTROL });
+  }
+  if (access === "public") return answerRequest(c.req.raw, full);
+
+  const secret = c.env.PLAYBACK_SIGNING_KEY;
+  if (!secret) {
+    return jsonError(c, 500, "PLAYBACK_SIGNING_KEY is not configured on the server; set it with `wrangler secret put PLAYBACK_SIGNING_KEY`", {
+      "Cache-Control": ERROR_CACHE_CONTROL,
+    });
+  }
+  const tokens = presentedTokens(url, c.req.header("Cookie") ?? null);
+  const now = Math.floor(Date.now() / 1000);
+  const viewer = c.req.header("CF-Connecting-IP") ?? null;
+  let refused: TokenRefusal | undefined;
+  for (const token of tokens) {
+    const check = await verifyPlaybackToken(secret, token, object.streamId, now, viewer);
+    if (check.ok) return answerRequest(c.req.raw, await signedMediaResponse(full, object.kind, token));
+    refused ??= check;
+  }
+  return jsonError(c, 403, refusal(object.streamId, refused), { "Cache-Control": ERROR_CACHE_CONTROL });
 });
+
+/** Whoever runs this deployment (the INGEST_SECRET holder) may see what media serving costs this isolate. */
+mediaRoutes.get("/internal/metrics", requireBearer("INGEST_SECRET"), (c) => c.json(mediaMetrics()));
 
 mediaRoutes.all("/live/*", (c) =>
   jsonError(c, 405, "media is read-only: use GET or HEAD", { Allow: "GET, HEAD, OPTIONS", "Cache-Control": ERROR_CACHE_CONTROL }),
 );
+
+/** The whole object (200, 404 or 503), shared by every viewer whatever token or query it sent. */
+async function fullResponse(c: Context<AppEnv>, url: URL, object: MediaObject): Promise<Response> {
+  const read = () => readMediaObject(c.env.MEDIA, object);
+  if (c.env.EDGE_CACHE === "off") return snapshotToResponse(await read());
+  // Query strings (tokens, cache busters) are dropped so they cannot multiply cache entries or R2 reads.
+  return fetchThroughEdgeCache(new Request(`${url.origin}${url.pathname}`), read, c.executionCtx);
+}
+
+/** Why the first token presented was refused, in words a viewer (or the site embedding the player) can act on. */
+function refusal(streamId: string, refused: TokenRefusal | undefined): string {
+  if (!refused) return `stream ${streamId} requires a signed playback token: add ?token=<token> or send the ${TOKEN_COOKIE} cookie`;
+  switch (refused.reason) {
+    case "expired":
+      return `playback token expired at ${new Date(refused.expiresAt * 1000).toISOString()}; get a new one from the site you are watching on`;
+    case "wrong-network":
+      return "playback token is bound to another network address; get a new one from the site you are watching on";
+    case "malformed":
+    case "forged":
+      return `playback token is not valid for stream ${streamId}`;
+  }
+}

@@ -2,15 +2,22 @@ import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { z } from "zod";
 import type { StreamRecord } from "../../durable-objects/stream-registry";
 import { registryStub, type AppEnv } from "../env";
+import { forgetStreamAccess } from "../media/stream-access";
 import { requireBearer } from "../middleware/bearer";
 import { readOnlyCors } from "../middleware/cors";
 import { jsonError } from "../middleware/errors";
 import { jsonBody } from "../middleware/json-body";
 import { hlsPath, STREAM_ID_PATTERN, watchPath } from "../shared/layout";
+import { playbackTokenRoutes } from "./playback-tokens";
 
 const createStreamBody = z.object({
   title: z.string().trim().min(1, "title must not be empty").max(120, "title must be at most 120 characters"),
+  /** viewers need a playback token (POST /api/streams/:id/playback-tokens) */
+  signedPlayback: z.boolean().optional(),
 });
+
+// Only what can change after creation; unknown fields are refused rather than silently ignored.
+const updateStreamBody = z.object({ signedPlayback: z.boolean() }).strict();
 
 /**
  * Public stream info is read by every viewer's page, and all of it comes from one registry object: a
@@ -29,8 +36,8 @@ streamRoutes.use("/api/streams", readOnlyCors());
 streamRoutes.use("/api/streams/:id", readOnlyCors());
 
 streamRoutes.post("/api/streams", admin, jsonBody(createStreamBody), async (c) => {
-  const { title } = c.req.valid("json");
-  const { record, streamKey } = await registryStub(c.env).createStream(title);
+  const { title, signedPlayback = false } = c.req.valid("json");
+  const { record, streamKey } = await registryStub(c.env).createStream(title, signedPlayback);
   return c.json(
     { ...adminView(c, record), streamKey, rtmpUrl: c.env.RTMP_URL },
     201,
@@ -61,14 +68,29 @@ streamRoutes.get("/api/streams/:id", async (c) => {
   return c.json(publicView(c, record), 200, { "Cache-Control": PUBLIC_INFO_CACHE_CONTROL });
 });
 
+/** Switches signed playback on or off. Other isolates follow within seconds (workers/media/stream-access.ts). */
+streamRoutes.patch("/api/streams/:id", admin, jsonBody(updateStreamBody), async (c) => {
+  const id = c.req.param("id");
+  const record = STREAM_ID_PATTERN.test(id) ? await registryStub(c.env).setSignedPlayback(id, c.req.valid("json").signedPlayback) : null;
+  if (!record) return jsonError(c, 404, `no stream ${id}; list streams with GET /api/streams`);
+  forgetStreamAccess(id);
+  return c.json(adminView(c, record));
+});
+
 streamRoutes.delete("/api/streams/:id", admin, async (c) => {
   const id = c.req.param("id");
   const found = STREAM_ID_PATTERN.test(id) && (await registryStub(c.env).revokeStream(id));
   if (!found) return jsonError(c, 404, `no stream ${id}; list streams with GET /api/streams`);
+  forgetStreamAccess(id);
   return c.body(null, 204);
 });
 
-/** What anyone may know about a stream: never the key, nor whether it was revoked. */
+streamRoutes.route("/", playbackTokenRoutes);
+
+/**
+ * What anyone may know about a stream: never the key, nor whether it was revoked. signedPlayback tells a
+ * player that hlsUrl alone will be refused (403) without a token from the embedding site.
+ */
 function publicView(c: Context<AppEnv>, record: StreamRecord) {
   const origin = new URL(c.req.url).origin;
   return {
@@ -79,6 +101,7 @@ function publicView(c: Context<AppEnv>, record: StreamRecord) {
     watchUrl: `${origin}${watchPath(record.id)}`,
     renditions: record.renditions,
     sessionId: record.sessionId,
+    signedPlayback: record.signedPlayback,
   };
 }
 

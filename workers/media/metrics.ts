@@ -1,0 +1,30 @@
+import type { MediaKind } from "../shared/layout";
+
+/**
+ * What the media path has cost this isolate since it started: storage reads by kind, answers from this
+ * isolate's memory and from caches.default, requests that joined another's read, registry lookups. Served to operators by GET /internal/metrics;
+ * the edge benchmark reads it to count R2 reads per segment. Per isolate: production runs many isolates,
+ * each with its own counts (wrangler dev runs one, so there the counts are whole).
+ */
+export const mediaCounters = {
+  r2Reads: 0,
+  r2ReadsByKind: {
+    "master-playlist": 0,
+    "media-playlist": 0,
+    "init-segment": 0,
+    "media-segment": 0,
+    poster: 0,
+  } satisfies Record<MediaKind, number>,
+  memoryHits: 0,
+  cacheHits: 0,
+  collapsedRequests: 0,
+  registryLookups: 0,
+};
+
+// Random values may not be generated at global scope in workerd: named on first use.
+let isolateId: string | undefined;
+
+export function mediaMetrics() {
+  isolateId ??= crypto.randomUUID();
+  return { isolate: isolateId, ...mediaCounters, r2ReadsByKind: { ...mediaCounters.r2ReadsByKind } };
+}
