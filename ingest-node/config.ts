@@ -10,12 +10,16 @@ export type StorageConfig =
   | { kind: "s3"; endpoint: string; bucket: string; accessKeyId: string; secretAccessKey: string; region: string };
 
 export interface IngestConfig {
-  rtmp: { host: string; port: number };
+  rtmp: { host: string; port: number; maxConnectionsPerAddress: number };
   edge: { url: string; secret: string };
   workDir: string;
   storage: StorageConfig;
   ladderOverrides: BitrateOverrides;
   logLevel: string;
+  /** how long a stream waits for its publisher to reconnect before it ends */
+  reconnectWindowSeconds: number;
+  /** unstored segments per rendition the spool holds through a store outage */
+  spoolMaxSegments: number;
 }
 
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
@@ -36,8 +40,10 @@ const ladderJson = z
 
 const schema = z.object({
   ONAIR_RTMP_PORT: port(1935),
-  // Loopback by default: node-media-server does not bound what hostile clients make it allocate (field notes).
+  // Loopback by default: facing the internet is a deliberate choice (guard/rtmp-guard.ts bounds hostile clients).
   ONAIR_RTMP_HOST: z.string().min(1).default("127.0.0.1"),
+  // Open RTMP connections from one address; more are closed at once (guard/rtmp-guard.ts).
+  ONAIR_RTMP_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(20),
   ONAIR_EDGE_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL like http://127.0.0.1:8787" }).default("http://127.0.0.1:8787"),
   ONAIR_INGEST_SECRET: required("the same value as the Worker's INGEST_SECRET"),
   ONAIR_WORK_DIR: z.string().min(1).default(".onair/ingest"),
@@ -49,6 +55,10 @@ const schema = z.object({
   ONAIR_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   ONAIR_S3_REGION: z.string().min(1).default("auto"),
   ONAIR_LADDER: ladderJson.optional(),
+  // An encoder that drops and reconnects within this continues the same stream (same URLs).
+  ONAIR_RECONNECT_WINDOW_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+  // 150 two-second segments: five minutes of store outage before the oldest unstored segments are dropped.
+  ONAIR_SPOOL_MAX_SEGMENTS: z.coerce.number().int().min(1).max(100_000).default(150),
   ONAIR_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });
 
@@ -63,12 +73,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): IngestConfig {
   }
   const c = parsed.data;
   return {
-    rtmp: { host: c.ONAIR_RTMP_HOST, port: c.ONAIR_RTMP_PORT },
+    rtmp: { host: c.ONAIR_RTMP_HOST, port: c.ONAIR_RTMP_PORT, maxConnectionsPerAddress: c.ONAIR_RTMP_MAX_CONNECTIONS_PER_ADDRESS },
     edge: { url: c.ONAIR_EDGE_URL.replace(/\/+$/, ""), secret: c.ONAIR_INGEST_SECRET },
     workDir: c.ONAIR_WORK_DIR,
     storage: c.ONAIR_STORAGE === "s3" ? s3Storage(c) : { kind: "local-r2", persistDir: c.ONAIR_LOCAL_R2_PERSIST },
     ladderOverrides: c.ONAIR_LADDER ?? {},
     logLevel: c.ONAIR_LOG_LEVEL,
+    reconnectWindowSeconds: c.ONAIR_RECONNECT_WINDOW_SECONDS,
+    spoolMaxSegments: c.ONAIR_SPOOL_MAX_SEGMENTS,
   };
 }
 

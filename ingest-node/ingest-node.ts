@@ -23,6 +23,8 @@ export async function startIngestNode(config: IngestConfig, deps: { store: Objec
     workDir: config.workDir,
     ladderOverrides: config.ladderOverrides,
     logger: deps.logger,
+    reconnectWindowMs: config.reconnectWindowSeconds * 1000,
+    maxSpooledSegments: config.spoolMaxSegments,
   });
   await rtmp.start();
   return {

@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { TARGET_DURATION_SECONDS } from "../../workers/shared/cache-policy";
+import { decidePassthrough, type PassthroughDecision } from "./passthrough";
 
 /**
  * Chooses the renditions for one publish from what the source really is. Pure, so every rule here is
@@ -15,6 +17,21 @@ export interface SourceInfo {
   /** null when the source does not say (ffprobe "0/0") */
   fps: Rational | null;
   hasAudio: boolean;
+  /** absent when the probe could not say: then the source is transcoded */
+  video?: { codec: string; profile: string | null; pixFmt: string | null };
+  keyframes?: KeyframeSpacing;
+  audio?: { codec: string; sampleRate: number; channels: number };
+}
+
+/** Keyframe spacing seen in the first seconds of the source. */
+export interface KeyframeSpacing {
+  /** seconds between consecutive keyframes; empty when only one keyframe was seen */
+  intervalsSeconds: number[];
+  /** video frames between consecutive keyframes */
+  intervalsFrames: number[];
+  /** seconds from the last keyframe to the last frame seen: the next interval is at least this */
+  tailSeconds: number;
+  windowSeconds: number;
 }
 
 interface RungSpec {
@@ -49,6 +66,8 @@ export const ladderOverridesSchema = z.partialRecord(
 
 export interface VideoRendition {
   name: string;
+  /** the source's own video, copied: no decode, scale or encode for this rung */
+  passthrough: boolean;
   width: number;
   height: number;
   fps: Rational;
@@ -69,9 +88,11 @@ export interface Ladder {
   /** highest first: each rung is scaled from the one above it */
   video: VideoRendition[];
   audio: AudioRendition | null;
+  /** whether the top rung is the source itself, and why (logged and shown in the stream's status) */
+  top: PassthroughDecision;
 }
 
-export function chooseLadder(source: SourceInfo, overrides: BitrateOverrides = {}): Ladder {
+export function chooseLadder(source: SourceInfo, overrides: BitrateOverrides = {}, segmentSeconds = TARGET_DURATION_SECONDS): Ladder {
   const portrait = source.height > source.width;
   const sourceShort = Math.min(source.width, source.height);
   const sourceLong = Math.max(source.width, source.height);
@@ -89,6 +110,7 @@ export function chooseLadder(source: SourceInfo, overrides: BitrateOverrides = {
     const kbps = overrides[rung.name] ?? rung.videoKbps;
     return {
       name: rung.name,
+      passthrough: false,
       width: portrait ? short : long,
       height: portrait ? long : short,
       fps,
@@ -100,7 +122,13 @@ export function chooseLadder(source: SourceInfo, overrides: BitrateOverrides = {
     };
   });
   const audio: AudioRendition | null = source.hasAudio ? { name: AUDIO_RENDITION, kbps: overrides[AUDIO_RENDITION] ?? DEFAULT_AUDIO_KBPS } : null;
-  return { source, video, audio };
+  const frameSteps = video.slice(1).map((v) => Math.round((sourceFps.num * v.fps.den) / (sourceFps.den * v.fps.num)));
+  const top = sourceShort > DEFAULT_RUNGS[0]!.shortSide
+    ? { passthrough: false, reason: `transcoded: the source is larger than ${DEFAULT_RUNGS[0]!.name}` }
+    : decidePassthrough(source, segmentSeconds, frameSteps);
+  // The source replaces the top rung at its own size and rate (and its own bitrate: the rung's is nominal).
+  if (top.passthrough) video[0] = { ...video[0]!, name: `${sourceShort}p`, passthrough: true, width: source.width, height: source.height, fps: sourceFps, reducedFps: false };
+  return { source, video, audio, top };
 }
 
 /**

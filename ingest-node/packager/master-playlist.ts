@@ -2,9 +2,9 @@ import { MEDIA_PLAYLIST_FILE, variantUri } from "../../workers/shared/layout";
 import { AUDIO_RENDITION } from "../ladder/ladder";
 
 /**
- * Turns the master playlist ffmpeg writes (URIs like 720p/index.m3u8, relative to the spool directory)
- * into the stream's stable master at live/<streamId>/master.m3u8, whose URIs name this session's
- * renditions. ffmpeg's codecs, resolutions and bandwidths are kept as they are. Pure.
+ * Turns the master playlist written from the spool (master-builder.ts; URIs like 720p/index.m3u8,
+ * relative to the spool directory) into the stream's stable master at live/<streamId>/master.m3u8, whose
+ * URIs name this session's renditions. Codecs, resolutions and bandwidths are kept as they are. Pure.
  */
 export class MasterPlaylistError extends Error {}
 
@@ -25,8 +25,8 @@ export function rewriteMasterPlaylist(text: string, sessionId: string, rendition
     if (line.startsWith("#EXT-X-STREAM-INF:")) {
       const target = uriFor(lines[i + 1]?.trim() ?? "");
       i += 1;
-      // ffmpeg also lists the audio rendition as a variant of its own; a player picking it at a low
-      // bandwidth estimate would show no picture. Audio stays reachable through its EXT-X-MEDIA group.
+      // An audio-only variant (ffmpeg's own masters list one) would let a player at a low bandwidth
+      // estimate pick no picture. Audio stays reachable through its EXT-X-MEDIA group.
       if (target === variantUri(sessionId, AUDIO_RENDITION)) continue;
       out.push(line, target);
     } else if (line.startsWith("#EXT-X-MEDIA:")) {

@@ -1,19 +1,24 @@
 import { INIT_FILE, SEGMENT_FILE_PATTERN } from "../../workers/shared/layout";
 
 /**
- * Reads the media playlists ffmpeg writes (only what the uploader needs: which files it names, and
- * whether it is final) and renames the init segment to the layout's name. Pure.
+ * Media playlists both ways. ffmpeg's are read for what they name (files, durations, whether final);
+ * the stored ones are rendered by us, because a stream outlives any one ffmpeg: after an ffmpeg restart
+ * or a publisher's reconnect the numbering must continue and the break be marked, which ffmpeg (whose
+ * numbering starts over with each process) cannot do. Pure.
  */
 export interface PlaylistSegment {
   /** file name next to the playlist, e.g. seg-00007.m4s */
   uri: string;
-  /** the number in the file name, which ffmpeg keeps equal to the media sequence number */
+  /** the number in the file name, which ffmpeg keeps equal to its media sequence number */
   sequence: number;
+  /** EXTINF, seconds */
+  duration: number;
 }
 
 export interface MediaPlaylist {
   /** the init segment's file name as ffmpeg wrote it (init_1.mp4) */
   initUri: string;
+  targetDuration: number;
   segments: PlaylistSegment[];
   ended: boolean;
 }
@@ -21,25 +26,68 @@ export interface MediaPlaylist {
 export class PlaylistError extends Error {}
 
 const MAP_LINE = /^#EXT-X-MAP:URI="([^"]+)"/;
+const EXTINF_LINE = /^#EXTINF:([0-9.]+)/;
+const TARGET_LINE = /^#EXT-X-TARGETDURATION:([0-9]+)/;
 
 export function parseMediaPlaylist(text: string): MediaPlaylist {
   const lines = text.split(/\r?\n/).map((l) => l.trim());
   if (lines[0] !== "#EXTM3U") throw new PlaylistError("not an HLS playlist (no #EXTM3U)");
   let initUri: string | undefined;
+  let targetDuration = 0;
+  let duration: number | null = null;
   const segments: PlaylistSegment[] = [];
   for (const line of lines) {
     const map = MAP_LINE.exec(line);
     if (map) initUri = map[1];
+    const target = TARGET_LINE.exec(line);
+    if (target) targetDuration = Number(target[1]);
+    const extinf = EXTINF_LINE.exec(line);
+    if (extinf) duration = Number(extinf[1]);
     if (line === "" || line.startsWith("#")) continue;
     const match = SEGMENT_FILE_PATTERN.exec(line);
     if (!match) throw new PlaylistError(`unexpected segment name ${JSON.stringify(line)}; the layout allows seg-NNNNN.m4s`);
-    segments.push({ uri: line, sequence: Number(match[1]) });
+    if (duration === null) throw new PlaylistError(`segment ${line} has no #EXTINF`);
+    segments.push({ uri: line, sequence: Number(match[1]), duration });
+    duration = null;
   }
   if (!initUri || initUri.includes("/")) throw new PlaylistError("a CMAF media playlist needs an EXT-X-MAP init segment next to it");
-  return { initUri, segments, ended: lines.includes("#EXT-X-ENDLIST") };
+  return { initUri, targetDuration, segments, ended: lines.includes("#EXT-X-ENDLIST") };
 }
 
-/** The playlist as stored: its EXT-X-MAP points at the layout's init.mp4. */
-export function withLayoutInitUri(text: string): string {
-  return text.replace(/^#EXT-X-MAP:URI="[^"]+"/m, `#EXT-X-MAP:URI="${INIT_FILE}"`);
+export interface ListedSegment {
+  uri: string;
+  duration: number;
+  /** a break in the timeline (another ffmpeg, or segments lost) right before this segment */
+  discontinuity: boolean;
+}
+
+export interface RenderInput {
+  /** the first listed segment's media sequence number */
+  mediaSequence: number;
+  /** discontinuities that have slid out of the window */
+  discontinuitySequence: number;
+  targetDuration: number;
+  segments: readonly ListedSegment[];
+  ended: boolean;
+}
+
+/** A stored CMAF media playlist; its EXT-X-MAP is the layout's init.mp4. */
+export function renderMediaPlaylist(p: RenderInput): string {
+  // The target duration must cover every segment's duration rounded to the nearest second (RFC 8216 4.3.3.1).
+  const target = Math.max(p.targetDuration, ...p.segments.map((s) => Math.round(s.duration)));
+  const lines = [
+    "#EXTM3U",
+    "#EXT-X-VERSION:7",
+    `#EXT-X-TARGETDURATION:${target}`,
+    `#EXT-X-MEDIA-SEQUENCE:${p.mediaSequence}`,
+    `#EXT-X-DISCONTINUITY-SEQUENCE:${p.discontinuitySequence}`,
+    "#EXT-X-INDEPENDENT-SEGMENTS",
+    `#EXT-X-MAP:URI="${INIT_FILE}"`,
+  ];
+  for (const s of p.segments) {
+    if (s.discontinuity) lines.push("#EXT-X-DISCONTINUITY");
+    lines.push(`#EXTINF:${s.duration.toFixed(6)},`, s.uri);
+  }
+  if (p.ended) lines.push("#EXT-X-ENDLIST");
+  return `${lines.join("\n")}\n`;
 }

@@ -1,29 +1,41 @@
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { MASTER_PLAYLIST_FILE, MEDIA_PLAYLIST_FILE } from "../../workers/shared/layout";
+import { MEDIA_PLAYLIST_FILE, POSTER_FILE } from "../../workers/shared/layout";
 import type { Logger } from "../logger";
+import { buildMasterPlaylist, type RenditionFacts, type SegmentFacts } from "./master-builder";
+import { sampleCount, trackFacts } from "./mp4-boxes";
 
 /**
  * Notices what ffmpeg has finished in the spool directory. ffmpeg names a segment in a media playlist
  * only once the segment is complete, and renames playlists into place, so a changed playlist is the
  * signal that new segments are ready. Polling (every 200 ms against 2 s segments) rather than fs.watch:
  * rename events are unreliable across platforms and file systems, and a missed poll costs nothing.
+ * Once every rendition has a segment, it writes the master from them (master-builder.ts).
  */
 export interface SegmentWatcherOptions {
   dir: string;
   renditions: readonly string[];
   onPlaylist: (rendition: string, text: string) => void;
   onMaster: (text: string) => void;
+  /** a new poster JPEG (ffmpeg rewrites <dir>/poster.jpg every 10 s); for the stream's posterKey */
+  onPoster?: (jpeg: Buffer) => void;
   logger: Logger;
 }
 
 const POLL_INTERVAL_MS = 200;
+const SEGMENT_LINE = /^#EXTINF:([\d.]+),?\s*\n(\S+)$/gm;
+const MAP_URI = /^#EXT-X-MAP:URI="([^"]+)"/m;
 
 export class SegmentWatcher {
   private readonly lastSeen = new Map<string, string>();
   private timer: NodeJS.Timeout | null = null;
   private scanning: Promise<void> = Promise.resolve();
   private running = false;
+  private masterWritten = false;
+  private posterModified: number | null = null;
+  /** per rendition, measured from the newest playlist, until the master is written */
+  private readonly facts = new Map<string, RenditionFacts>();
+  private readonly measured = new Map<string, Map<string, SegmentFacts>>();
 
   constructor(private readonly options: SegmentWatcherOptions) {}
 
@@ -49,13 +61,46 @@ export class SegmentWatcher {
   }
 
   private async scan(): Promise<void> {
-    const { renditions, onPlaylist, onMaster } = this.options;
+    const { renditions, onPlaylist } = this.options;
     for (const rendition of renditions) {
       const text = await this.changed(join(rendition, MEDIA_PLAYLIST_FILE));
-      if (text !== null) onPlaylist(rendition, text);
+      if (text === null) continue;
+      // Measured before the uploader sees the playlist: it removes spool files once they are stored.
+      if (!this.masterWritten) await this.measure(rendition, text);
+      onPlaylist(rendition, text);
     }
-    const master = await this.changed(MASTER_PLAYLIST_FILE);
-    if (master !== null) onMaster(master);
+    await this.checkPoster();
+    if (!this.masterWritten && renditions.every((r) => (this.facts.get(r)?.segments.length ?? 0) > 0)) {
+      this.masterWritten = true;
+      this.options.onMaster(buildMasterPlaylist(renditions.map((r) => this.facts.get(r)!)));
+    }
+  }
+
+  private async checkPoster(): Promise<void> {
+    const { onPoster, dir } = this.options;
+    if (!onPoster) return;
+    const path = join(dir, POSTER_FILE);
+    // ffmpeg replaces the file by a rename: a new modification time is a new, complete poster.
+    const modified = await stat(path).then((s) => s.mtimeMs, () => null);
+    if (modified === null || modified === this.posterModified) return;
+    this.posterModified = modified;
+    const jpeg = await readFile(path).catch((error: unknown) => {
+      this.options.logger.warn({ err: error }, "cannot read the poster");
+      return null;
+    });
+    if (jpeg) onPoster(jpeg);
+  }
+
+  private async measure(rendition: string, playlist: string): Promise<void> {
+    try {
+      const known = new Map(this.measured.get(rendition));
+      const facts = await renditionFacts(join(this.options.dir, rendition), rendition, playlist, known);
+      this.measured.set(rendition, known);
+      if (facts.segments.length > 0) this.facts.set(rendition, facts);
+    } catch (error) {
+      // A file gone from under us (ffmpeg's window moved on): the next playlist brings newer segments.
+      this.options.logger.warn({ err: error, rendition }, "segments not measured for the master playlist");
+    }
   }
 
   /** The file's text if it exists and differs from what was last reported, else null. */
@@ -73,4 +118,19 @@ export class SegmentWatcher {
     this.lastSeen.set(relativePath, text);
     return text;
   }
+}
+
+/**
+ * What the master says about one rendition, read from its init segment and the segments its playlist
+ * lists; segments already in `known` (by file name) are not read again.
+ */
+export async function renditionFacts(renditionDir: string, name: string, playlist: string, known = new Map<string, SegmentFacts>()): Promise<RenditionFacts> {
+  const map = MAP_URI.exec(playlist);
+  if (!map) throw new Error(`${name}: the playlist has no EXT-X-MAP`);
+  for (const [, seconds, uri] of playlist.matchAll(SEGMENT_LINE)) {
+    if (known.has(uri!)) continue;
+    const bytes = await readFile(join(renditionDir, uri!));
+    known.set(uri!, { bytes: bytes.byteLength, seconds: Number(seconds), samples: sampleCount(bytes) });
+  }
+  return { name, track: trackFacts(await readFile(join(renditionDir, map[1]!))), segments: [...known.values()] };
 }

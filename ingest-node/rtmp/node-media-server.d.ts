@@ -14,7 +14,13 @@ declare module "node-media-server" {
     /** "/<app>/<name>" */
     streamPath: string;
     /** the stream path's BroadcastServer, shared by its publisher and players */
-    broadcast: { publishGraceMs: number };
+    broadcast: {
+      publishGraceMs: number;
+      /** "reconnecting" while a dropped publisher's grace timer runs */
+      getPublishStatus(): "publishing" | "reconnecting" | "idle";
+      /** ends the held publish now: emits donePublish for it and clears the grace timer */
+      _finishPublish(): void;
+    };
     /** ends the connection gracefully (socket.end()) */
     close(): void;
     socket: Socket;
@@ -30,7 +36,8 @@ declare module "node-media-server" {
 
   export default class NodeMediaServer {
     constructor(config: NmsConfig);
-    rtmpServer: { tcpServer?: Server };
+    /** handleRequest is the listener's "connection" handler; the guard puts itself in front of it */
+    rtmpServer: { tcpServer?: Server; handleRequest: (socket: Socket) => void };
     /** its JSON store; with options.signals it flushes on SIGINT/SIGTERM and re-sends the signal */
     store: { options: { signals: boolean } };
     /** starts the listeners synchronously, then opens the store */

@@ -7,6 +7,7 @@ import nmsContext from "node-media-server/src/core/context.js";
 import nmsLogger from "node-media-server/src/core/logger.js";
 import { STREAM_KEY_PATTERN } from "../../workers/shared/ingest-api";
 import type { AuthorizeResult } from "../edge-client";
+import { RtmpGuard } from "../guard/rtmp-guard";
 import { redactStreamKey, redactStreamKeys, type Logger } from "../logger";
 
 /**
@@ -36,6 +37,8 @@ export interface RtmpServerOptions {
   port: number;
   authorize: (streamKey: string) => Promise<AuthorizeResult>;
   logger: Logger;
+  /** open connections allowed from one address (the guard's other limits are fixed) */
+  maxConnectionsPerAddress?: number;
 }
 
 interface Claim {
@@ -55,10 +58,13 @@ export class RtmpServer extends EventEmitter<RtmpServerEvents> {
   /** by stream path: our own ffmpeg/ffprobe connections playing it back */
   private readonly players = new Map<string, Set<NmsSession>>();
   private readonly logger: Logger;
+  /** bounds what any connection can make NMS allocate before and after it publishes or plays */
+  readonly guard: RtmpGuard;
 
   constructor(private readonly options: RtmpServerOptions) {
     super();
     this.logger = options.logger.child({ component: "rtmp" });
+    this.guard = new RtmpGuard({ maxPerAddress: options.maxConnectionsPerAddress }, this.logger.child({ component: "rtmp-guard" }));
   }
 
   /** What OBS calls "Server". */
@@ -128,6 +134,7 @@ export class RtmpServer extends EventEmitter<RtmpServerEvents> {
 
     const tcp = nms.rtmpServer.tcpServer;
     if (!tcp) throw new Error(`node-media-server did not create an RTMP listener for port ${this.options.port}`);
+    this.guard.install(tcp, nms.rtmpServer.handleRequest, () => nmsContext.sessions.values());
     const started = nms.run();
     // NMS's own listen-error handler exits the process; we report the failure to our caller instead.
     tcp.removeAllListeners("error");
@@ -147,6 +154,10 @@ export class RtmpServer extends EventEmitter<RtmpServerEvents> {
     // Without this NMS holds a dropped publisher's slot for 30 s and resumes a reconnect with the old
     // GOP cache, which a new session's ffmpeg would then encode first.
     session.broadcast.publishGraceMs = 0;
+    // Even a 0 ms grace is a timer: a publisher reconnecting before it fires would be "resumed" by NMS
+    // (timestamps shifted, no donePublish for the old one, so the session manager never hears it left).
+    // The old publish ends for real here, first; the session manager's reconnect window takes over.
+    if (session.broadcast.getPublishStatus() === "reconnecting") session.broadcast._finishPublish();
     const key = session.streamName;
     const log = this.logger.child({ publishId: session.id, key: redactStreamKey(key), remote: session.ip });
     const refuse = (reason: string) => {
@@ -157,6 +168,8 @@ export class RtmpServer extends EventEmitter<RtmpServerEvents> {
     if (!STREAM_KEY_PATTERN.test(key)) return refuse("malformed stream key; copy it from the studio (sk_ and 40 hex digits)");
     const current = this.claims.get(session.streamPath);
     if (current && nmsContext.sessions.has(current.session.id)) return refuse("this stream key is already publishing");
+    // A well-formed publish: its first keyframe may arrive while the key is being checked.
+    this.guard.establish(session);
 
     const claim: Claim = { session, left: false };
     this.claims.set(session.streamPath, claim);
@@ -202,6 +215,7 @@ export class RtmpServer extends EventEmitter<RtmpServerEvents> {
   private readonly onPrePlay = (session: NmsSession): void => {
     const address = session.ip.replace(/:\d+$/, "");
     if (isLoopback(address) || address === this.playHost) {
+      this.guard.establish(session);
       const players = this.players.get(session.streamPath) ?? new Set<NmsSession>();
       this.players.set(session.streamPath, players.add(session));
       return;

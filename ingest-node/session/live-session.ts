@@ -1,41 +1,41 @@
 import { EventEmitter } from "node:events";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { chooseLadder, formatRational, renditionNames, type BitrateOverrides } from "../ladder/ladder";
+import { chooseLadder, formatRational, renditionNames, type BitrateOverrides, type Ladder } from "../ladder/ladder";
 import type { Logger } from "../logger";
-import { SegmentWatcher } from "../packager/segment-watcher";
 import { ProbeError, probeSource } from "../probe/source-probe";
 import type { ObjectStore } from "../storage/object-store";
-import { buildFfmpegInvocation } from "../transcoder/ffmpeg-args";
-import { Transcoder, type TranscodeProgress } from "../transcoder/transcoder";
+import type { TranscodeProgress, TranscoderExit } from "../transcoder/transcoder";
 import { SessionUploader } from "../uploader/uploader";
+import { TranscoderRun, type PublishInput } from "./transcoder-run";
 
 /**
- * One publish, from its first probe to its last upload: probe -> ladder -> ffmpeg -> watcher -> uploader.
- * Starts once, stops once, and says why it ended; the session manager decides what that means for the
- * publisher and the edge.
+ * One stream's session, from its first probe to its last upload: probe -> ladder -> ffmpeg -> watcher ->
+ * uploader. ffmpeg may come and go within it (a crash, a publisher's reconnect, a new ladder): each run
+ * writes into a directory of its own and the uploader continues the same playlists across them, with a
+ * discontinuity at each break. Starts once, stops once, and says why it ended; the session manager
+ * decides what that means for the publisher and the edge.
  */
 export type StopReason =
   | "publisher-left"
   | "source-stalled"
   | "transcoder-exited"
+  | "format-changed"
   | "probe-failed"
   | "start-failed"
   | "stream-revoked"
   | "shutdown";
 
-export interface LiveSessionOptions {
+export interface LiveSessionOptions extends PublishInput {
   streamId: string;
   sessionId: string;
-  /** our RTMP play URL of the publish */
-  playUrl: string;
-  /** ends ffmpeg's input (its RTMP playback), so that it finishes by itself */
-  endInput: () => void;
   /** parent of every session's spool directory */
   workDir: string;
   store: ObjectStore;
   ladderOverrides: BitrateOverrides;
   logger: Logger;
+  /** unstored segments per rendition the spool holds during a store outage */
+  maxSpooledSegments?: number;
 }
 
 export interface LiveSessionEvents {
@@ -53,20 +53,29 @@ const PROGRESS_LOG_INTERVAL_MS = 10_000;
 const STALL_TIMEOUT_MS = 15_000;
 /** How long final uploads may take once the publish is over: within the 10 s a supervisor gives a SIGTERM. */
 const FINAL_UPLOAD_TIMEOUT_MS = 6000;
+/** ffmpeg crashing this often is not a hiccup: the session ends instead of restarting it forever. */
+const MAX_CRASHES = 3;
+const CRASH_WINDOW_MS = 60_000;
 
 export class LiveSession extends EventEmitter<LiveSessionEvents> {
   readonly logger: Logger;
   private readonly abortStart = new AbortController();
   private starting: Promise<void> | null = null;
   private stopping: Promise<void> | null = null;
-  private transcoder: Transcoder | null = null;
-  private watcher: SegmentWatcher | null = null;
+  private input: PublishInput;
+  private ladder: Ladder | null = null;
   private uploader: SessionUploader | null = null;
+  private run: TranscoderRun | null = null;
+  private runs = 0;
+  private readonly crashes: number[] = [];
+  /** restarts, suspends and resumes, one at a time */
+  private serial: Promise<void> = Promise.resolve();
   private lastProgressLog = 0;
   private stallTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: LiveSessionOptions) {
     super();
+    this.input = { playUrl: options.playUrl, endInput: options.endInput };
     this.logger = options.logger.child({ streamId: options.streamId, sessionId: options.sessionId });
   }
 
@@ -89,10 +98,45 @@ export class LiveSession extends EventEmitter<LiveSessionEvents> {
     return this.stopping;
   }
 
+  /**
+   * Replaces ffmpeg within the session: the old one finishes (or is already dead), a new one starts on
+   * the same input, with `ladder` if given. Its renditions must be the current ones, and each rendition's
+   * init segment must come out byte-identical (the layout has one init.mp4 per rendition and session);
+   * otherwise the uploader reports a format change and the session ends.
+   */
+  restartTranscoder(reason: string, ladder?: Ladder): Promise<void> {
+    if (ladder && this.ladder && renditionNames(ladder).join() !== renditionNames(this.ladder).join()) {
+      return Promise.reject(new Error("a restarted ffmpeg must produce the session's renditions"));
+    }
+    return this.serially(async () => {
+      if (!this.run) return;
+      this.logger.warn({ reason }, "restarting ffmpeg");
+      await this.endRun();
+      if (ladder) this.ladder = ladder;
+      await this.startRun();
+    });
+  }
+
+  /** The publisher left: ffmpeg finishes what it has; the stored playlists stay open for a resume(). */
+  suspend(): Promise<void> {
+    return this.serially(async () => {
+      if (this.stallTimer) clearTimeout(this.stallTimer);
+      await this.endRun();
+    });
+  }
+
+  /** A publisher is back (suspend() came first): a new ffmpeg continues the same playlists. */
+  resume(input: PublishInput): Promise<void> {
+    return this.serially(async () => {
+      this.input = input;
+      if (!this.run) await this.startRun();
+    });
+  }
+
   private async startPipeline(): Promise<void> {
-    const { playUrl, store, streamId, sessionId } = this.options;
+    const { store, streamId, sessionId } = this.options;
     const signal = this.abortStart.signal;
-    const source = await probeSource(playUrl, { signal });
+    const source = await probeSource(this.input.playUrl, { signal });
     const ladder = chooseLadder(source, this.options.ladderOverrides);
     const renditions = renditionNames(ladder);
     this.logger.info(
@@ -104,28 +148,56 @@ export class LiveSession extends EventEmitter<LiveSessionEvents> {
     );
     await mkdir(this.spoolDir, { recursive: true });
     signal.throwIfAborted();
-
-    const uploader = new SessionUploader({ store, streamId, sessionId, spoolDir: this.spoolDir, renditions, logger: this.logger });
+    this.ladder = ladder;
+    const uploader = new SessionUploader({
+      store, streamId, sessionId, spoolDir: this.spoolDir, renditions, logger: this.logger, maxSpooledSegments: this.options.maxSpooledSegments,
+    });
     uploader.on("live", () => this.emit("live", renditions));
+    uploader.once("format-changed", () => void this.stop("format-changed"));
     this.uploader = uploader;
-    this.watcher = new SegmentWatcher({
-      dir: this.spoolDir,
-      renditions,
-      onPlaylist: (rendition, text) => uploader.offerPlaylist(rendition, text),
-      onMaster: (text) => uploader.offerMaster(text),
-      logger: this.logger,
-    });
-    const transcoder = new Transcoder(buildFfmpegInvocation({ inputUrl: playUrl, outputDir: this.spoolDir, ladder }), this.logger);
-    transcoder.on("progress", (progress) => this.onProgress(progress));
-    transcoder.on("exit", (exit) => {
-      if (exit.requested) return;
-      this.logger.error({ code: exit.code, signal: exit.signal, detail: exit.detail }, "ffmpeg exited on its own");
-      void this.stop("transcoder-exited");
-    });
-    this.transcoder = transcoder;
-    transcoder.run();
+    await this.serially(() => this.startRun());
+  }
+
+  private async startRun(): Promise<void> {
+    if (this.stopping || !this.ladder || !this.uploader) return;
+    this.runs += 1;
+    const run = new TranscoderRun({ dir: join(this.spoolDir, `run-${this.runs}`), ladder: this.ladder, input: this.input, uploader: this.uploader, logger: this.logger });
+    run.on("progress", (progress) => this.onProgress(progress));
+    run.once("crashed", (exit) => void this.onCrash(run, exit));
+    this.run = run;
+    await run.start();
     this.watchForStall();
-    this.watcher.start();
+    if (this.runs > 1) this.logger.info({ run: this.runs }, "ffmpeg started again; the playlists continue after a discontinuity");
+  }
+
+  private async endRun(): Promise<void> {
+    const run = this.run;
+    this.run = null;
+    await run?.finish();
+  }
+
+  private async onCrash(run: TranscoderRun, exit: TranscoderExit): Promise<void> {
+    // A clean exit means its input ended: the publisher is leaving, and the session manager says what
+    // next (suspend or stop; the stall timer still runs in case neither comes).
+    if (exit.code === 0) return;
+    const now = Date.now();
+    this.crashes.push(now);
+    while (this.crashes[0]! < now - CRASH_WINDOW_MS) this.crashes.shift();
+    if (this.crashes.length > MAX_CRASHES) return void this.stop("transcoder-exited");
+    await this.serially(async () => {
+      if (this.run !== run) return;
+      await this.endRun();
+      await this.startRun();
+    });
+  }
+
+  private serially(step: () => Promise<void>): Promise<void> {
+    const next = this.serial.then(step);
+    this.serial = next.catch((error: unknown) => {
+      this.logger.error({ err: error }, "ffmpeg could not be (re)started");
+      void this.stop("start-failed");
+    });
+    return next;
   }
 
   private async shutdown(reason: StopReason): Promise<void> {
@@ -134,11 +206,10 @@ export class LiveSession extends EventEmitter<LiveSessionEvents> {
     if (this.stallTimer) clearTimeout(this.stallTimer);
     try {
       await this.starting;
-      this.options.endInput();
-      const exit = await this.transcoder?.stop();
-      await this.watcher?.stop();
+      const run = this.run;
+      await this.serially(() => this.endRun());
       await this.finishUploads();
-      this.logger.info({ reason, ffmpegExit: exit && { code: exit.code, signal: exit.signal } }, "session ended");
+      this.logger.info({ ffmpegRuns: this.runs, reason, ffmpegExit: run?.exit && { code: run.exit.code, signal: run.exit.signal } }, "session ended");
     } catch (error) {
       this.logger.error({ err: error, reason }, "session did not stop cleanly");
     } finally {
@@ -147,7 +218,6 @@ export class LiveSession extends EventEmitter<LiveSessionEvents> {
     }
   }
 
-  /** A clean ffmpeg exit wrote EXT-X-ENDLIST itself; endPlaylists also covers a killed or crashed one. */
   private async finishUploads(): Promise<void> {
     const uploader = this.uploader;
     if (!uploader) return;
@@ -166,7 +236,7 @@ export class LiveSession extends EventEmitter<LiveSessionEvents> {
 
   private watchForStall(): void {
     if (this.stallTimer) clearTimeout(this.stallTimer);
-    if (this.stopping) return;
+    if (this.stopping || !this.run) return;
     this.stallTimer = setTimeout(() => {
       this.logger.error({ silentMs: STALL_TIMEOUT_MS }, "no media from the publisher; ending the session");
       void this.stop("source-stalled");

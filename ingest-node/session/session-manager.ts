@@ -10,9 +10,12 @@ import { newSessionId } from "./session-id";
 
 /**
  * Turns what publishers do into sessions, and what sessions do into edge events: one live session per
- * stream; a publisher leaving stops its session; a session ending for any other reason disconnects its
- * publisher (OBS reconnects and gets a fresh session); "live" once the master is stored, "idle" once
- * the final playlists are. Issue 7's reconnect window and ffmpeg restarts belong here.
+ * stream; "live" once the master is stored, "idle" once the final playlists are. A publisher leaving
+ * suspends its session for the reconnect window: a publisher of the same stream arriving within it
+ * continues the same session (same URLs, numbering continues after a discontinuity); after it, the
+ * session ends. A second publisher while one is connected is refused, never a takeover: the one that
+ * is streaming keeps its viewers, and two ffmpegs never write one stream. A session ending for any
+ * other reason disconnects its publisher (OBS reconnects and gets a fresh session).
  */
 export interface SessionManagerOptions {
   rtmp: EventEmitter<RtmpServerEvents> & Pick<RtmpServer, "playUrl" | "endPlayback">;
@@ -21,17 +24,24 @@ export interface SessionManagerOptions {
   workDir: string;
   ladderOverrides: BitrateOverrides;
   logger: Logger;
+  /** how long a session waits for its publisher to come back; 0 ends it at once */
+  reconnectWindowMs: number;
+  /** unstored segments per rendition held during a store outage */
+  maxSpooledSegments?: number;
 }
 
 interface ActiveSession {
   session: LiveSession;
-  publisher: Publisher;
+  /** null while the session waits for a reconnect */
+  publisher: Publisher | null;
   sessionId: string;
+  reconnectTimer: NodeJS.Timeout | null;
 }
 
 const PUBLISHER_MESSAGES: Record<Exclude<StopReason, "publisher-left">, string> = {
   "source-stalled": "no media arrived for a while; reconnect to start a new session",
   "transcoder-exited": "transcoding stopped unexpectedly; reconnect to start a new session",
+  "format-changed": "the stream's format changed; reconnect to start a new session",
   "probe-failed": "the stream could not be read; send H.264 video (and AAC audio)",
   "start-failed": "the session could not start; see the ingest node's log",
   "stream-revoked": "the stream was revoked",
@@ -62,7 +72,9 @@ export class SessionManager {
   private readonly onAdmitted = (publisher: Publisher): void => {
     const { streamId } = publisher;
     if (this.closing) return publisher.close(PUBLISHER_MESSAGES.shutdown);
-    if (this.active.has(streamId)) return publisher.close("publish refused: this stream is already live from another publisher");
+    const waiting = this.active.get(streamId);
+    if (waiting?.publisher === null) return this.resume(waiting, publisher);
+    if (waiting) return publisher.close("publish refused: this stream is already live from another publisher");
 
     const sessionId = newSessionId();
     const session = new LiveSession({
@@ -74,8 +86,10 @@ export class SessionManager {
       store: this.options.store,
       ladderOverrides: this.options.ladderOverrides,
       logger: this.options.logger,
+      maxSpooledSegments: this.options.maxSpooledSegments,
     });
-    this.active.set(streamId, { session, publisher, sessionId });
+    const entry: ActiveSession = { session, publisher, sessionId, reconnectTimer: null };
+    this.active.set(streamId, entry);
     // One event at a time per session: an "idle" overtaking a slow "live" would leave the stream shown live.
     let previous: Promise<void> = Promise.resolve();
     const notify = (event: IngestEvent) => {
@@ -86,7 +100,8 @@ export class SessionManager {
     session.on("live", (renditions) => notify({ streamId, sessionId, type: "live", renditions }));
     session.once("ended", (reason) => {
       this.active.delete(streamId);
-      if (reason !== "publisher-left") publisher.close(PUBLISHER_MESSAGES[reason]);
+      if (entry.reconnectTimer) clearTimeout(entry.reconnectTimer);
+      if (reason !== "publisher-left") entry.publisher?.close(PUBLISHER_MESSAGES[reason]);
       notify({ streamId, sessionId, type: "idle" });
     });
     session.logger.info("session started");
@@ -95,8 +110,25 @@ export class SessionManager {
 
   private readonly onLeft = (publisher: Publisher): void => {
     const entry = this.active.get(publisher.streamId);
-    if (entry?.publisher.id === publisher.id) void entry.session.stop("publisher-left");
+    if (entry?.publisher?.id !== publisher.id) return;
+    entry.publisher = null;
+    const windowMs = this.options.reconnectWindowMs;
+    if (this.closing || windowMs <= 0) return void entry.session.stop("publisher-left");
+    entry.session.logger.info({ reconnectWindowMs: windowMs }, "publisher left; waiting for it to reconnect");
+    entry.reconnectTimer = setTimeout(() => void entry.session.stop("publisher-left"), windowMs);
+    void entry.session.suspend();
   };
+
+  private resume(entry: ActiveSession, publisher: Publisher): void {
+    if (entry.reconnectTimer) clearTimeout(entry.reconnectTimer);
+    entry.reconnectTimer = null;
+    entry.publisher = publisher;
+    entry.session.logger.info({ publishId: publisher.id }, "publisher reconnected; the session continues");
+    void entry.session.resume({
+      playUrl: this.options.rtmp.playUrl(publisher.streamKey),
+      endInput: () => this.options.rtmp.endPlayback(publisher.streamKey),
+    });
+  }
 
   private async send(event: IngestEvent): Promise<void> {
     const log = this.logger.child({ streamId: event.streamId, sessionId: event.sessionId, event: event.type });

@@ -1,8 +1,9 @@
 import { join } from "node:path";
 import { TARGET_DURATION_SECONDS } from "../../workers/shared/cache-policy";
-import { MASTER_PLAYLIST_FILE, MEDIA_PLAYLIST_FILE } from "../../workers/shared/layout";
-import { formatRational, type Ladder, type VideoRendition } from "../ladder/ladder";
+import { MEDIA_PLAYLIST_FILE, POSTER_FILE } from "../../workers/shared/layout";
+import { formatRational, type Ladder, type Rational, type VideoRendition } from "../ladder/ladder";
 import { ANALYZE_MICROSECONDS } from "../probe/source-probe";
+import { X264, type VideoEncoder } from "./encoders";
 
 /**
  * The one ffmpeg command line of a publish, as data: decode the RTMP source once, scale it down rung by
@@ -12,12 +13,14 @@ import { ANALYZE_MICROSECONDS } from "../probe/source-probe";
 export interface TranscodeSpec {
   /** our own RTMP play URL of the publish */
   inputUrl: string;
-  /** the session's spool directory: ffmpeg writes <outputDir>/<rendition>/... and <outputDir>/master.m3u8 */
+  /** the session's spool directory: ffmpeg writes <outputDir>/<rendition>/... */
   outputDir: string;
   ladder: Ladder;
   segmentSeconds?: number;
   /** segments a live media playlist lists */
   playlistSize?: number;
+  /** x264 unless encoders.ts found a working hardware encoder */
+  encoder?: VideoEncoder;
 }
 
 export interface FfmpegInvocation {
@@ -29,11 +32,14 @@ export interface FfmpegInvocation {
 
 /** the layout's segment names (seg-00001.m4s) */
 const SEGMENT_FILE_TEMPLATE = "seg-%05d.m4s";
+/** how often the stream's poster (its thumbnail in listings) is refreshed */
+const POSTER_INTERVAL_SECONDS = 10;
 /** the live window: enough for players that start three segments behind the edge */
 const DEFAULT_PLAYLIST_SIZE = 6;
 
 export function buildFfmpegInvocation(spec: TranscodeSpec): FfmpegInvocation {
   const { ladder, outputDir } = spec;
+  const encoder = spec.encoder ?? X264;
   const segmentSeconds = spec.segmentSeconds ?? TARGET_DURATION_SECONDS;
   const { graph, labels } = videoFilterGraph(ladder);
 
@@ -49,26 +55,25 @@ export function buildFfmpegInvocation(spec: TranscodeSpec): FfmpegInvocation {
   ];
 
   const outputOptions = [
-    // Decode once, then one scaler chain for every rung (see videoFilterGraph).
+    // Decode once, then one scaler chain for every encoded rung and the poster (see videoFilterGraph).
     "-filter_complex", graph,
-    // Output streams in var_stream_map order: v:0.. are the rungs, highest first; a:0 the source's audio.
-    ...labels.flatMap((label) => ["-map", `[${label}]`]),
+    ...posterOutput(outputDir),
+
+    // Output streams in var_stream_map order: v:0.. are the rungs, highest first (a passed-through top rung
+    // straight from the input); a:0 the source's audio.
+    ...labels.flatMap((label) => ["-map", label]),
     ...(ladder.audio ? ["-map", "0:a:0"] : []),
 
-    // H.264: the one video codec every browser's MSE decodes.
-    "-c:v", "libx264",
-    // veryfast with a cheaper motion search costs about half of plain veryfast at 1080p/720p for an
-    // SSIM loss of at most 0.002 (field notes); x264 threads stay automatic.
-    "-preset", "veryfast",
-    "-x264-params", "me=dia:subme=1:partitions=i8x8,i4x4:bframes=1:b-adapt=0",
-    // A keyframe every segment duration, forced at the same timestamps in every rung, so every rung cuts
-    // its segments at the same instants and players can switch rungs at any segment boundary.
-    "-force_key_frames", `expr:gte(t,n_forced*${segmentSeconds})`,
-    // No extra keyframes at scene cuts: they cost bits and would differ between rungs.
-    "-sc_threshold", "0",
-    // Closed GOPs: no frame refers across a keyframe, so every segment decodes on its own.
-    "-flags", "+cgop",
-    ...ladder.video.flatMap((rung, i) => rateControl(rung, i)),
+    // H.264: the one video codec every browser's MSE decodes; a passed-through source's own H.264 is
+    // copied as it is (ladder/passthrough.ts decides when).
+    ...ladder.video.flatMap((rung, i) => [`-c:v:${i}`, rung.passthrough ? "copy" : encoder.codec]),
+    // The encoder's own settings (encoders.ts says why each).
+    ...encoder.options,
+    // Keyframes at the same instants in every rung, so every rung cuts its segments there and players can
+    // switch at any boundary: with a passed-through top rung, exactly where the source has them (at most
+    // one segment apart); otherwise one every segment duration.
+    "-force_key_frames", ladder.top.passthrough ? "source" : `expr:gte(t,n_forced*${segmentSeconds})`,
+    ...ladder.video.flatMap((rung, i) => (rung.passthrough ? [] : rateControl(rung, i))),
 
     ...(ladder.audio
       ? [
@@ -98,9 +103,8 @@ export function buildFfmpegInvocation(spec: TranscodeSpec): FfmpegInvocation {
     "-start_number", "1",
     // One directory per rendition (%v = its name), as in the layout.
     "-hls_segment_filename", join(outputDir, "%v", SEGMENT_FILE_TEMPLATE),
-    // ffmpeg writes the master (codecs, resolutions, bandwidths) next to the rendition directories.
-    "-master_pl_name", MASTER_PLAYLIST_FILE,
-    // Names each rendition (its directory and the layout's rendition name) and ties video to the audio group.
+    // Names each rendition: its directory and the layout's rendition name. No master from ffmpeg: the
+    // segment watcher writes it from the real segments (packager/master-builder.ts).
     "-var_stream_map", varStreamMap(ladder),
   ];
 
@@ -130,31 +134,58 @@ function videoFilterGraph(ladder: Ladder): { graph: string; labels: string[] } {
   const chains: string[] = [];
   const labels: string[] = [];
   let from = "0:v:0";
-  let previous = { width: ladder.source.width, height: ladder.source.height, fps: "" };
+  // A source that does not say its rate is taken at the ladder's assumed rate (its top rung's).
+  let previous = { width: ladder.source.width, height: ladder.source.height, fps: ladder.source.fps ?? ladder.video[0]!.fps };
   ladder.video.forEach((rung, i) => {
-    const fps = formatRational(rung.fps);
+    if (rung.passthrough) return void labels.push("0:v:0");
     const filters: string[] = [];
     // Browsers decode 8-bit 4:2:0 H.264 only; a no-op for the usual source.
-    if (i === 0) filters.push("format=yuv420p");
-    if (rung.reducedFps && fps !== previous.fps) filters.push(`fps=${fps}`);
+    if (from === "0:v:0") filters.push("format=yuv420p");
+    if (formatRational(rung.fps) !== formatRational(previous.fps)) filters.push(...reduceFps(previous.fps, rung.fps));
     if (rung.width !== previous.width || rung.height !== previous.height) {
       filters.push(`scale=w=${rung.width}:h=${rung.height}:flags=bicubic`);
     }
     const label = `v${i}`;
     const next = `c${i}`;
     const isLast = i === ladder.video.length - 1;
-    if (!isLast) filters.push("split=2");
-    chains.push(`[${from}]${filters.join(",")}[${label}]${isLast ? "" : `[${next}]`}`);
-    labels.push(label);
+    // The poster is taken from the first encoded rung: already scaled, at most 1080p.
+    const outputs = [`[${label}]`, ...(isLast ? [] : [`[${next}]`]), ...(from === "0:v:0" ? ["[poster]"] : [])];
+    if (outputs.length > 1) filters.push(`split=${outputs.length}`);
+    chains.push(`[${from}]${filters.join(",")}${outputs.join("")}`);
+    labels.push(`[${label}]`);
     from = next;
-    previous = { width: rung.width, height: rung.height, fps: rung.reducedFps ? fps : previous.fps };
+    previous = { width: rung.width, height: rung.height, fps: rung.fps };
   });
+  // One frame every interval; the fps filter drops the others before anything else is done with them.
+  // (from the source itself when every rung is copied)
+  chains.push(`[${chains.length > 0 ? "poster" : "0:v:0"}]fps=1/${POSTER_INTERVAL_SECONDS}[posterout]`);
   return { graph: chains.join(";"), labels };
 }
 
-/** Names each output stream for its directory; video rungs join the audio group when there is audio. */
+/** A second output: the poster JPEG, overwritten in place (atomically: the uploader may be reading it). */
+function posterOutput(outputDir: string): string[] {
+  return [
+    "-map", "[posterout]",
+    // JPEG at quality 4 (of 2-31): a thumbnail, not a frame grab for archiving.
+    "-c:v", "mjpeg", "-q:v", "4",
+    // image2 with update: one file, replaced by every new frame, via a temporary file and a rename.
+    "-f", "image2", "-update", "1", "-atomic_writing", "1",
+    join(outputDir, POSTER_FILE),
+  ];
+}
+
+/**
+ * Keeps every n-th frame by count (select), then fixes the rate (fps) on frames that already fit it. The
+ * fps filter alone picks between two frames equally near its tick by their jittered RTMP timestamps and
+ * can drop the source's keyframe, which a passed-through top rung cuts its segments at.
+ */
+function reduceFps(from: Rational, to: Rational): string[] {
+  const step = Math.round((from.num * to.den) / (from.den * to.num));
+  return [`select=not(mod(n\\,${step}))`, `fps=${formatRational(to)}`];
+}
+
+/** Names each output stream for its directory, in output order. */
 function varStreamMap(ladder: Ladder): string {
-  const group = ladder.audio ? ",agroup:aud" : "";
-  const audio = ladder.audio ? [`a:0${group},name:${ladder.audio.name}`] : [];
-  return [...audio, ...ladder.video.map((rung, i) => `v:${i}${group},name:${rung.name}`)].join(" ");
+  const audio = ladder.audio ? [`a:0,name:${ladder.audio.name}`] : [];
+  return [...audio, ...ladder.video.map((rung, i) => `v:${i},name:${rung.name}`)].join(" ");
 }

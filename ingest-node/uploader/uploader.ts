@@ -5,47 +5,55 @@ import { cacheControlFor } from "../../workers/shared/cache-policy";
 import { CONTENT_TYPES, INIT_FILE, MEDIA_PLAYLIST_FILE, masterPlaylistKey, renditionKey, type MediaKind } from "../../workers/shared/layout";
 import type { Logger } from "../logger";
 import { rewriteMasterPlaylist } from "../packager/master-playlist";
-import { parseMediaPlaylist, withLayoutInitUri, type MediaPlaylist } from "../packager/media-playlist";
+import { parseMediaPlaylist } from "../packager/media-playlist";
 import type { ObjectStore } from "../storage/object-store";
-import { retryUntilAborted } from "./retry";
+import { sameInitMedia } from "./init-segment";
+import { Backoff, pause, retryUntilAborted } from "./retry";
+import { RenditionTrack, type QueuedSegment, type StoredSegment } from "./rendition-track";
 
 /**
  * Moves one session's ffmpeg output into the object store in an order that never shows a viewer a
  * dangling reference: a rendition's init segment and every segment a playlist names are stored before
- * that playlist, and the stream's master only once every rendition's playlist is stored. Each rendition
- * has one worker, so puts of one key never overlap; if ffmpeg rewrites a playlist while an older one
- * is still uploading, only the newest is stored.
+ * that playlist (which we render: rendition-track.ts), and the master only once every rendition's
+ * playlist is stored. One worker per rendition, so puts of one key never overlap. A store outage
+ * holds segments in the spool and retries with backoff; past the spool bound the oldest unstored
+ * segments are dropped (logged, counted), never a crash and never an unbounded disk.
  */
 export interface SessionUploaderOptions {
   store: ObjectStore;
   streamId: string;
   sessionId: string;
-  /** ffmpeg's output directory for this session */
+  /** the first ffmpeg's output directory for this session */
   spoolDir: string;
   renditions: readonly string[];
   logger: Logger;
+  /** unstored segments kept per rendition before the oldest are dropped */
+  maxSpooledSegments?: number;
 }
 
+/** Segments a live playlist lists: enough for players that start three segments behind the edge. */
+export const LIVE_WINDOW_SEGMENTS = 6;
 /** Segments kept in the store behind the live window, for players still holding an older playlist. */
 const RETAINED_BEHIND_WINDOW = 4;
+const DEFAULT_MAX_SPOOLED_SEGMENTS = 150;
 
 export interface SessionUploaderEvents {
   /** the master playlist is stored: viewers can start */
   live: [];
+  /** a new ffmpeg wrote an init segment unlike the stored one: the session cannot continue in place */
+  "format-changed": [rendition: string];
 }
 
 interface RenditionUpload {
   name: string;
-  /** newest playlist text not yet handled */
-  pending: string | null;
+  track: RenditionTrack;
   worker: Promise<void> | null;
-  initStored: boolean;
-  /** stored segments still in the store, by sequence number */
-  stored: Map<number, string>;
-  /** stored segments whose spool file is still on disk */
-  spooled: Map<number, string>;
-  lastStoredPlaylist: MediaPlaylist | null;
-  lastStoredText: string | null;
+  init: Buffer | null;
+  playlistDirty: boolean;
+  playlistStored: boolean;
+  /** slid out of the window, deleted from the store once RETAINED_BEHIND_WINDOW further behind */
+  retired: StoredSegment[];
+  backoff: Backoff;
 }
 
 export class SessionUploader extends EventEmitter<SessionUploaderEvents> {
@@ -55,23 +63,32 @@ export class SessionUploader extends EventEmitter<SessionUploaderEvents> {
   private masterText: string | null = null;
   private masterState: "waiting" | "publishing" | "published" = "waiting";
   private masterPublish: Promise<void> = Promise.resolve();
+  /** segments dropped unstored because the spool bound was reached (a store outage outlasted it) */
+  droppedSegments = 0;
 
   constructor(private readonly options: SessionUploaderOptions) {
     super();
     this.logger = options.logger.child({ component: "uploader" });
+    const maxQueued = options.maxSpooledSegments ?? DEFAULT_MAX_SPOOLED_SEGMENTS;
     this.renditions = new Map(
       options.renditions.map((name) => [
         name,
-        { name, pending: null, worker: null, initStored: false, stored: new Map(), spooled: new Map(), lastStoredPlaylist: null, lastStoredText: null },
+        { name, track: new RenditionTrack(LIVE_WINDOW_SEGMENTS, maxQueued), worker: null, init: null, playlistDirty: false, playlistStored: false, retired: [], backoff: new Backoff() },
       ]),
     );
   }
 
-  offerPlaylist(rendition: string, text: string): void {
+  /** ffmpeg's playlist of one rendition, from the ffmpeg writing into dir (a new dir: a new ffmpeg). */
+  offerPlaylist(rendition: string, text: string, dir = this.options.spoolDir): void {
     const upload = this.renditions.get(rendition);
-    if (!upload) return;
-    upload.pending = text;
-    upload.worker ??= this.work(upload).finally(() => (upload.worker = null));
+    if (!upload || upload.track.ended) return;
+    try {
+      const dropped = upload.track.take(dir, parseMediaPlaylist(text));
+      if (dropped.length > 0) void this.drop(upload, dropped);
+    } catch (error) {
+      return this.logger.error({ err: error, rendition }, "ffmpeg's playlist is unusable");
+    }
+    this.kick(upload);
   }
 
   offerMaster(text: string): void {
@@ -89,17 +106,15 @@ export class SessionUploader extends EventEmitter<SessionUploaderEvents> {
     await this.masterPublish;
   }
 
-  /**
-   * After ffmpeg died without writing final playlists (killed, crashed): ends every stored playlist that
-   * is not ended, so players stop polling it. A clean ffmpeg exit leaves nothing to do here.
-   */
+  /** Stores every playlist with EXT-X-ENDLIST once everything before it is stored. */
   async endPlaylists(): Promise<void> {
-    await this.drain();
     for (const upload of this.renditions.values()) {
-      if (!upload.lastStoredText || upload.lastStoredPlaylist?.ended) continue;
-      const text = `${upload.lastStoredText.trimEnd()}\n#EXT-X-ENDLIST\n`;
-      await this.storePlaylist(upload, parseMediaPlaylist(text), text);
+      if (upload.track.ended) continue;
+      upload.track.ended = true;
+      upload.playlistDirty = upload.playlistStored || upload.track.queue.length > 0;
+      this.kick(upload);
     }
+    await this.drain();
   }
 
   /** Stops retrying: what is not stored yet stays unstored. */
@@ -107,45 +122,87 @@ export class SessionUploader extends EventEmitter<SessionUploaderEvents> {
     this.abort.abort();
   }
 
+  private kick(upload: RenditionUpload): void {
+    upload.worker ??= this.work(upload).finally(() => (upload.worker = null));
+  }
+
   private async work(upload: RenditionUpload): Promise<void> {
-    while (upload.pending !== null && !this.abort.signal.aborted) {
-      const text = upload.pending;
-      upload.pending = null;
+    const { track } = upload;
+    while (!this.abort.signal.aborted) {
+      const head = track.queue[0];
+      if (!head && !upload.playlistDirty) return;
+      // A backlog is stored segment by segment first, then named by one playlist put.
       try {
-        await this.publishRendition(upload, text);
+        if (head) await this.storeSegment(upload, head);
+        else await this.storePlaylist(upload);
+        upload.backoff.reset();
       } catch (error) {
-        if (!this.abort.signal.aborted) this.logger.error({ err: error, rendition: upload.name }, "a playlist could not be published");
+        if (error instanceof FormatChanged) {
+          this.logger.error({ rendition: upload.name }, "a new ffmpeg's init segment differs from the stored one; the session cannot continue in place");
+          this.emit("format-changed", upload.name);
+          return;
+        }
+        if (this.abort.signal.aborted) return;
+        const delay = upload.backoff.next();
+        this.logger.warn({ err: error, rendition: upload.name, attempt: upload.backoff.attempt, nextDelayMs: delay, spooled: track.queue.length }, "upload failed; retrying");
+        if (!(await pause(delay, this.abort.signal))) return;
       }
     }
   }
 
-  private async publishRendition(upload: RenditionUpload, text: string): Promise<void> {
-    const playlist = parseMediaPlaylist(text);
-    if (!upload.initStored) {
-      await this.putFile(upload.name, playlist.initUri, INIT_FILE, "init-segment");
-      upload.initStored = true;
+  private async storeSegment(upload: RenditionUpload, segment: QueuedSegment): Promise<void> {
+    await this.ensureInit(upload, segment);
+    const spoolPath = join(segment.dir, upload.name, segment.spoolUri);
+    const name = upload.track.nameFor();
+    await this.put(this.key(upload, name), await readFile(spoolPath), "media-segment");
+    const out = upload.track.stored(segment);
+    if (out === null) {
+      // Dropped by the spool bound while its put was in flight: stored, but never listed.
+      await this.options.store.delete([this.key(upload, name)]).catch(() => {});
+      return;
     }
-    for (const { uri, sequence } of playlist.segments) {
-      if (upload.stored.has(sequence)) continue;
-      await this.putFile(upload.name, uri, uri, "media-segment");
-      upload.stored.set(sequence, uri);
-      upload.spooled.set(sequence, uri);
-    }
-    await this.storePlaylist(upload, playlist, text);
-    this.publishMasterWhenReady();
-    await this.retire(upload, playlist);
+    await rm(spoolPath, { force: true });
+    upload.playlistDirty = true;
+    upload.retired.push(...out);
   }
 
-  private async storePlaylist(upload: RenditionUpload, playlist: MediaPlaylist, text: string): Promise<void> {
-    const key = renditionKey(this.options.streamId, this.options.sessionId, upload.name, MEDIA_PLAYLIST_FILE);
-    await this.put(key, Buffer.from(withLayoutInitUri(text)), "media-playlist", playlist.ended);
-    upload.lastStoredPlaylist = playlist;
-    upload.lastStoredText = text;
+  /** The layout has one init.mp4 per rendition and session: a later ffmpeg must describe the same media. */
+  private async ensureInit(upload: RenditionUpload, segment: QueuedSegment): Promise<void> {
+    const bytes = await readFile(join(segment.dir, upload.name, segment.initUri));
+    if (upload.init === null) {
+      await this.put(this.key(upload, INIT_FILE), bytes, "init-segment");
+      upload.init = bytes;
+    } else if (!sameInitMedia(upload.init, bytes)) {
+      throw new FormatChanged();
+    }
+  }
+
+  private async storePlaylist(upload: RenditionUpload): Promise<void> {
+    upload.playlistDirty = false;
+    try {
+      await this.put(this.key(upload, MEDIA_PLAYLIST_FILE), Buffer.from(upload.track.render()), "media-playlist", upload.track.ended);
+    } catch (error) {
+      upload.playlistDirty = true;
+      throw error;
+    }
+    upload.playlistStored = true;
+    this.publishMasterWhenReady();
+    await this.expire(upload);
+  }
+
+  /** Spool bound reached: the oldest unstored segments go, so a long outage costs old segments, not the disk. */
+  private async drop(upload: RenditionUpload, dropped: QueuedSegment[]): Promise<void> {
+    this.droppedSegments += dropped.length;
+    this.logger.error(
+      { rendition: upload.name, dropped: dropped.length, droppedTotal: this.droppedSegments, spooled: upload.track.queue.length },
+      "spool full: dropped the oldest unstored segments",
+    );
+    await Promise.all(dropped.map((s) => rm(join(s.dir, upload.name, s.spoolUri), { force: true })));
   }
 
   private publishMasterWhenReady(): void {
     if (this.masterState !== "waiting" || this.masterText === null) return;
-    const ready = [...this.renditions.values()].every((r) => (r.lastStoredPlaylist?.segments.length ?? 0) > 0);
+    const ready = [...this.renditions.values()].every((r) => r.playlistStored);
     if (!ready) return;
     const text = this.masterText;
     this.masterState = "publishing";
@@ -167,34 +224,29 @@ export class SessionUploader extends EventEmitter<SessionUploaderEvents> {
     }
   }
 
-  /** Frees spool space at once and store space beyond the retention margin. */
-  private async retire(upload: RenditionUpload, playlist: MediaPlaylist): Promise<void> {
-    const first = playlist.segments[0]?.sequence;
-    if (first === undefined) return;
-    for (const [sequence, uri] of upload.spooled) {
-      if (sequence >= first) continue;
-      upload.spooled.delete(sequence);
-      await rm(join(this.options.spoolDir, upload.name, uri), { force: true });
-    }
-    const keepFrom = first - RETAINED_BEHIND_WINDOW;
-    const expired = [...upload.stored].filter(([sequence]) => sequence < keepFrom);
+  /** Frees store space beyond the retention margin behind the window. */
+  private async expire(upload: RenditionUpload): Promise<void> {
+    const keepFrom = (upload.track.window[0]?.sequence ?? upload.track.nextSequence) - RETAINED_BEHIND_WINDOW;
+    const expired = upload.retired.filter((s) => s.sequence < keepFrom);
     if (expired.length === 0) return;
-    for (const [sequence] of expired) upload.stored.delete(sequence);
-    const keys = expired.map(([, uri]) => renditionKey(this.options.streamId, this.options.sessionId, upload.name, uri));
+    upload.retired = upload.retired.filter((s) => s.sequence >= keepFrom);
+    const keys = expired.map((s) => this.key(upload, s.uri));
     // Best effort: a segment left behind costs storage, not correctness.
     await this.options.store.delete(keys).catch((error: unknown) => this.logger.warn({ err: error, keys }, "old segments not deleted"));
   }
 
-  private async putFile(rendition: string, spoolName: string, storedName: string, kind: MediaKind): Promise<void> {
-    const body = await readFile(join(this.options.spoolDir, rendition, spoolName));
-    await this.put(renditionKey(this.options.streamId, this.options.sessionId, rendition, storedName), body, kind);
+  private key(upload: RenditionUpload, file: string): string {
+    return renditionKey(this.options.streamId, this.options.sessionId, upload.name, file);
   }
 
   private async put(key: string, body: Uint8Array, kind: MediaKind, ended = false): Promise<void> {
     const options = { contentType: CONTENT_TYPES[kind], cacheControl: cacheControlFor({ kind, ended }) };
+    if (kind !== "master-playlist") return this.options.store.put(key, body, options);
     await retryUntilAborted(() => this.options.store.put(key, body, options), {
       signal: this.abort.signal,
       onFailure: (error, attempt, nextDelayMs) => this.logger.warn({ err: error, key, attempt, nextDelayMs }, "upload failed; retrying"),
     });
   }
 }
+
+class FormatChanged extends Error {}

@@ -23,7 +23,8 @@ describe("go live locally: RTMP in, ABR HLS out at the edge", () => {
   let publisherExit: Promise<unknown>;
 
   beforeAll(async () => {
-    stack = await startTestStack();
+    // A short reconnect window: the last test waits for the end after the publisher's exit.
+    stack = await startTestStack({ ONAIR_RECONNECT_WINDOW_SECONDS: "2" });
     stream = await createStream(stack.edgeUrl, stack.adminToken, "e2e skeleton");
     const publisher = startTestPattern({ url: `${stream.rtmpUrl}/${stream.streamKey}`, durationSeconds: 40 });
     publisherExit = once(publisher, "exit");

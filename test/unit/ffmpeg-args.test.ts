@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { chooseLadder } from "../../ingest-node/ladder/ladder";
+import { NVENC } from "../../ingest-node/transcoder/encoders";
 import { buildFfmpegInvocation, toArgv } from "../../ingest-node/transcoder/ffmpeg-args";
 
 /** The exact command line: any change to it is a decision, made visible here. */
@@ -12,15 +13,19 @@ describe("ffmpeg arguments for a ladder", () => {
       "-analyzeduration", "2000000",
       "-i", "rtmp://127.0.0.1:1935/live/sk_x",
       "-filter_complex",
-      "[0:v:0]format=yuv420p,split=2[v0][c0];" +
+      "[0:v:0]format=yuv420p,split=3[v0][c0][poster];" +
         "[c0]scale=w=1280:h=720:flags=bicubic,split=2[v1][c1];" +
-        "[c1]fps=30,scale=w=854:h=480:flags=bicubic,split=2[v2][c2];" +
+        "[c1]select=not(mod(n\\,2)),fps=30,scale=w=854:h=480:flags=bicubic,split=2[v2][c2];" +
         "[c2]scale=w=640:h=360:flags=bicubic,split=2[v3][c3];" +
-        "[c3]fps=15,scale=w=256:h=144:flags=bicubic[v4]",
+        "[c3]select=not(mod(n\\,2)),fps=15,scale=w=256:h=144:flags=bicubic[v4];" +
+        "[poster]fps=1/10[posterout]",
+      "-map", "[posterout]", "-c:v", "mjpeg", "-q:v", "4", "-f", "image2", "-update", "1", "-atomic_writing", "1", "/spool/s1/poster.jpg",
       "-map", "[v0]", "-map", "[v1]", "-map", "[v2]", "-map", "[v3]", "-map", "[v4]", "-map", "0:a:0",
-      "-c:v", "libx264", "-preset", "veryfast",
+      "-c:v:0", "libx264", "-c:v:1", "libx264", "-c:v:2", "libx264", "-c:v:3", "libx264", "-c:v:4", "libx264",
+      "-preset", "veryfast",
       "-x264-params", "me=dia:subme=1:partitions=i8x8,i4x4:bframes=1:b-adapt=0",
-      "-force_key_frames", "expr:gte(t,n_forced*2)", "-sc_threshold", "0", "-flags", "+cgop",
+      "-sc_threshold", "0", "-flags", "+cgop",
+      "-force_key_frames", "expr:gte(t,n_forced*2)",
       "-b:v:0", "5000k", "-maxrate:v:0", "5350k", "-bufsize:v:0", "7500k",
       "-b:v:1", "2800k", "-maxrate:v:1", "2996k", "-bufsize:v:1", "4200k",
       "-b:v:2", "1400k", "-maxrate:v:2", "1498k", "-bufsize:v:2", "2100k",
@@ -30,9 +35,8 @@ describe("ffmpeg arguments for a ladder", () => {
       "-f", "hls", "-hls_time", "2", "-hls_list_size", "6", "-hls_segment_type", "fmp4",
       "-hls_flags", "independent_segments", "-start_number", "1",
       "-hls_segment_filename", "/spool/s1/%v/seg-%05d.m4s",
-      "-master_pl_name", "master.m3u8",
       "-var_stream_map",
-      "a:0,agroup:aud,name:audio v:0,agroup:aud,name:1080p v:1,agroup:aud,name:720p v:2,agroup:aud,name:480p v:3,agroup:aud,name:360p v:4,agroup:aud,name:144p",
+      "a:0,name:audio v:0,name:1080p v:1,name:720p v:2,name:480p v:3,name:360p v:4,name:144p",
       "/spool/s1/%v/index.m3u8",
     ]);
   });
@@ -42,15 +46,49 @@ describe("ffmpeg arguments for a ladder", () => {
     const { outputOptions } = buildFfmpegInvocation({ inputUrl: "in", outputDir: "/o", ladder });
     const option = (name: string) => outputOptions[outputOptions.indexOf(name) + 1];
     expect(option("-filter_complex")).toBe(
-      "[0:v:0]format=yuv420p,split=2[v0][c0];" +
+      "[0:v:0]format=yuv420p,split=3[v0][c0][poster];" +
         "[c0]scale=w=480:h=854:flags=bicubic,split=2[v1][c1];" +
         "[c1]scale=w=360:h=640:flags=bicubic,split=2[v2][c2];" +
-        "[c2]fps=15000/1001,scale=w=144:h=256:flags=bicubic[v3]",
+        "[c2]select=not(mod(n\\,2)),fps=15000/1001,scale=w=144:h=256:flags=bicubic[v3];" +
+        "[poster]fps=1/10[posterout]",
     );
     expect(option("-var_stream_map")).toBe("v:0,name:720p v:1,name:480p v:2,name:360p v:3,name:144p");
     expect(outputOptions).not.toContain("0:a:0");
     expect(outputOptions).not.toContain("-c:a");
     expect(outputOptions).not.toContain("-af");
+  });
+
+  it("copies a playable source as the top rung, keyframing the others where the source does", () => {
+    const source = {
+      width: 1920, height: 1080, fps: { num: 60, den: 1 }, hasAudio: false,
+      video: { codec: "h264", profile: "High", pixFmt: "yuv420p" },
+      keyframes: { intervalsSeconds: [2], intervalsFrames: [120], tailSeconds: 1, windowSeconds: 4.5 },
+    };
+    const ladder = chooseLadder(source);
+    const { outputOptions } = buildFfmpegInvocation({ inputUrl: "in", outputDir: "/o", ladder });
+    const option = (name: string) => outputOptions[outputOptions.indexOf(name) + 1];
+    expect(option("-filter_complex")).toBe(
+      "[0:v:0]format=yuv420p,scale=w=1280:h=720:flags=bicubic,split=3[v1][c1][poster];" +
+        "[c1]select=not(mod(n\\,2)),fps=30,scale=w=854:h=480:flags=bicubic,split=2[v2][c2];" +
+        "[c2]scale=w=640:h=360:flags=bicubic,split=2[v3][c3];" +
+        "[c3]select=not(mod(n\\,2)),fps=15,scale=w=256:h=144:flags=bicubic[v4];" +
+        "[poster]fps=1/10[posterout]",
+    );
+    expect(outputOptions.slice(outputOptions.indexOf("[v1]") - 3, outputOptions.indexOf("-preset"))).toEqual([
+      "-map", "0:v:0", "-map", "[v1]", "-map", "[v2]", "-map", "[v3]", "-map", "[v4]",
+      "-c:v:0", "copy", "-c:v:1", "libx264", "-c:v:2", "libx264", "-c:v:3", "libx264", "-c:v:4", "libx264",
+    ]);
+    expect(option("-force_key_frames")).toBe("source");
+    expect(outputOptions).not.toContain("-b:v:0");
+    expect(option("-b:v:1")).toBe("2800k");
+  });
+
+  it("uses the chosen encoder's codec and options for every encoded rung", () => {
+    const ladder = chooseLadder({ width: 640, height: 360, fps: null, hasAudio: false });
+    const { outputOptions } = buildFfmpegInvocation({ inputUrl: "in", outputDir: "/o", ladder, encoder: NVENC });
+    const codecs = outputOptions.slice(outputOptions.indexOf("-c:v:0"), outputOptions.indexOf("-force_key_frames"));
+    expect(outputOptions.indexOf("-c:v:0")).toBeGreaterThan(outputOptions.indexOf("/o/poster.jpg"));
+    expect(codecs).toEqual(["-c:v:0", "h264_nvenc", "-c:v:1", "h264_nvenc", "-preset", "p4", "-tune", "ll", "-forced-idr", "1", "-no-scenecut", "1"]);
   });
 
   it("follows bitrate overrides and segment settings", () => {

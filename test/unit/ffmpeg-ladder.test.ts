@@ -1,22 +1,18 @@
-import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chooseLadder, renditionNames } from "../../ingest-node/ladder/ladder";
+import { formatRational, renditionNames } from "../../ingest-node/ladder/ladder";
 import { rewriteMasterPlaylist } from "../../ingest-node/packager/master-playlist";
-import { parseMediaPlaylist } from "../../ingest-node/packager/media-playlist";
-import { probeSource } from "../../ingest-node/probe/source-probe";
-import { buildFfmpegInvocation } from "../../ingest-node/transcoder/ffmpeg-args";
-import { Transcoder, type TranscodeProgress } from "../../ingest-node/transcoder/transcoder";
+import { SegmentWatcher } from "../../ingest-node/packager/segment-watcher";
+import { parsePlaylist } from "../helpers/hls";
 import { captureLogger } from "./ingest-fixtures";
-
-const run = promisify(execFile);
+import { expectAligned, makeSource, run, transcode, type SourceSpec } from "./ffmpeg-fixtures";
 
 /**
  * The real ffmpeg running the built command line on a recorded source (a file instead of our RTMP URL):
- * every rung must cut its segments at the same instants, or players cannot switch rungs cleanly.
+ * every rung must cut its segments at the same instants, or players cannot switch rungs cleanly; the
+ * source's own video is the top rung only when its keyframes allow that.
  */
 describe("the ladder, encoded by ffmpeg", () => {
   let dir: string;
@@ -29,98 +25,72 @@ describe("the ladder, encoded by ffmpeg", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function transcode(source: string, outputDir: string) {
-    const info = await probeSource(source);
-    const ladder = chooseLadder(info);
-    const transcoder = new Transcoder(buildFfmpegInvocation({ inputUrl: source, outputDir, ladder }), logger);
-    const progress: TranscodeProgress[] = [];
-    transcoder.on("progress", (p) => progress.push(p));
-    const started = Date.now();
-    transcoder.run();
-    const exit = await transcoder.exited;
-    return { info, ladder, exit, progress, seconds: (Date.now() - started) / 1000 };
+  async function encode(name: string, spec: SourceSpec) {
+    const source = join(dir, `${name}.flv`);
+    await makeSource(source, spec);
+    const out = join(dir, name);
+    const result = await transcode(source, out, logger);
+    expect(result.exit).toMatchObject({ code: 0, signal: null, requested: false });
+    const rungs = result.ladder.video.map((v) => `${v.name} ${v.width}x${v.height}@${formatRational(v.fps)}${v.passthrough ? " copy" : ""}`);
+    return { ...result, out, rungs };
   }
 
-  it("cuts every rung (60 and 30 fps) at the same instants, each segment starting on a keyframe", async () => {
-    const source = join(dir, "source-720p60.flv");
-    await makeSource(source, "testsrc2=size=1280x720:rate=60", 8, true);
-    const out = join(dir, "out-720p60");
-    const { info, ladder, exit, progress, seconds } = await transcode(source, out);
-    expect(info).toEqual({ width: 1280, height: 720, fps: { num: 60, den: 1 }, hasAudio: true });
-    expect(exit).toMatchObject({ code: 0, signal: null, requested: false });
+  it("passes a 60 fps H.264 source with 2 s keyframes through as the top rung, every rung aligned", async () => {
+    const { info, ladder, out, rungs, progress } = await encode("720p60", { size: "1280x720", rate: 60, seconds: 7, gop: 120, audio: "48000:2" });
+    expect(info).toMatchObject({ width: 1280, height: 720, fps: { num: 60, den: 1 }, hasAudio: true, video: { codec: "h264", profile: "High", pixFmt: "yuv420p" } });
+    expect(info.keyframes?.intervalsSeconds[0]).toBeCloseTo(2, 2);
+    expect(ladder.top).toEqual({ passthrough: true, reason: "passthrough: H.264 High, keyframes every 2.00 s" });
+    expect(rungs).toEqual(["720p 1280x720@60 copy", "480p 854x480@30", "360p 640x360@30", "144p 256x144@15"]);
     expect(progress.at(-1)?.speed).toBeGreaterThan(0);
-    console.log(`8 s of 1280x720@60 through ${ladder.video.length} rungs + audio: ${seconds.toFixed(1)} s wall, ffmpeg speed ${progress.at(-1)?.speed}x`);
-
-    const timings = new Map<string, SegmentTiming[]>();
-    for (const rung of ladder.video) timings.set(rung.name, await segmentTimings(out, rung.name, "v"));
-    const [top, ...others] = [...timings.values()];
-    expect(top!.length).toBeGreaterThanOrEqual(3);
-    for (const segment of top!) expect(segment.startsOnKeyframe).toBe(true);
-    for (const rung of others) {
-      expect(rung.map((s) => s.file)).toEqual(top!.map((s) => s.file));
-      rung.forEach((segment, i) => {
-        expect(segment.startsOnKeyframe).toBe(true);
-        expect(Math.abs(segment.start - top![i]!.start)).toBeLessThan(0.001);
-        // The stream's very last frame lasts one frame interval of its rung, so only the final end differs.
-        if (i < rung.length - 1) expect(Math.abs(segment.end - top![i]!.end)).toBeLessThan(0.001);
-      });
-    }
-    // Audio cannot cut mid-frame: its boundaries are within one AAC frame (1024 samples) of the video's.
-    const audio = await segmentTimings(out, "audio", "a");
-    audio.slice(0, top!.length - 1).forEach((segment, i) => expect(Math.abs(segment.start - top![i]!.start)).toBeLessThan(1024 / 48_000));
+    await expectAligned(out, ladder);
+    // the poster, from the first encoded rung
+    const poster = await run("ffprobe", ["-v", "error", "-show_entries", "stream=codec_name,width,height", "-of", "csv=p=0", join(out, "poster.jpg")]);
+    expect(poster.stdout.trim()).toBe("mjpeg,854,480");
   }, 60_000);
 
-  it("writes a master the uploader can rewrite, for a portrait source without audio", async () => {
-    const source = join(dir, "source-portrait.flv");
-    await makeSource(source, "testsrc2=size=360x640:rate=30", 5, false);
-    const out = join(dir, "out-portrait");
-    const { ladder, exit } = await transcode(source, out);
-    expect(exit.code).toBe(0);
-    const master = rewriteMasterPlaylist(await readFile(join(out, "master.m3u8"), "utf8"), "sess01", renditionNames(ladder));
-    expect(master).not.toContain("EXT-X-MEDIA");
-    expect(master.match(/RESOLUTION=\d+x\d+/g)).toEqual(["RESOLUTION=360x640", "RESOLUTION=144x256"]);
-    expect(master).toContain("\nsess01/360p/index.m3u8\n");
-    const playlist = parseMediaPlaylist(await readFile(join(out, "360p", "index.m3u8"), "utf8"));
-    expect(playlist.ended).toBe(true);
+  it("transcodes a source keyframing every 10 s, still cutting aligned 2 s segments", async () => {
+    const { ladder, out } = await encode("gop10", { size: "640x360", rate: 30, seconds: 11, gop: 300, audio: "48000:2" });
+    expect(ladder.top.passthrough).toBe(false);
+    expect(ladder.top.reason).toBe("transcoded: no second keyframe within 4.5 s of probing (set the keyframe interval to 2 s)");
+    const top = await expectAligned(out, ladder);
+    for (const segment of top.slice(0, -1)) expect(segment.end - segment.start).toBeCloseTo(2, 1);
+  }, 60_000);
+
+  it("keeps an odd 1366x768 25 fps source's shape, mono 44.1 kHz audio aligned", async () => {
+    const { info, ladder, out, rungs } = await encode("768p25", { size: "1366x768", rate: 25, seconds: 7, gop: 50, audio: "44100:1" });
+    expect(info.audio).toEqual({ codec: "aac", sampleRate: 44100, channels: 1 });
+    expect(rungs).toEqual(["768p 1366x768@25 copy", "480p 854x480@25", "360p 640x360@25", "144p 256x144@25/2"]);
+    await expectAligned(out, ladder);
+  }, 60_000);
+
+  it("writes a master from the real segments, for a portrait source without audio, the source passed through", async () => {
+    const { ladder, out, info, rungs } = await encode("portrait", { size: "360x640", rate: 30, seconds: 5, gop: 60, audio: null });
+    expect(info.hasAudio).toBe(false);
+    expect(rungs).toEqual(["360p 360x640@30 copy", "144p 144x256@15"]);
+    // The watcher over what ffmpeg left: the master from the measured segments, and the poster.
+    const masters: string[] = [];
+    const posters: Buffer[] = [];
+    const watcher = new SegmentWatcher({
+      dir: out, renditions: renditionNames(ladder), logger,
+      onPlaylist: () => {}, onMaster: (text) => masters.push(text), onPoster: (jpeg) => posters.push(jpeg),
+    });
+    await watcher.stop();
+    expect(masters).toHaveLength(1);
+    expect(posters.map((p) => p.subarray(0, 2).toString("hex"))).toEqual(["ffd8"]);
+    const master = rewriteMasterPlaylist(masters[0]!, "sess01", renditionNames(ladder));
+    const parsed = parsePlaylist(master);
+    expect(parsed.mediaGroups?.AUDIO).toEqual({});
+    const variants = (parsed.playlists ?? []).map((p) => ({ uri: p.uri, ...p.attributes }));
+    // the copied source's own codec string (High, level 3.0 at this size), then the encoded rung's
+    expect(variants).toMatchObject([
+      { uri: "sess01/360p/index.m3u8", CODECS: "avc1.64001e", RESOLUTION: { width: 360, height: 640 }, "FRAME-RATE": 30 },
+      { uri: "sess01/144p/index.m3u8", CODECS: "avc1.64000b", RESOLUTION: { width: 144, height: 256 }, "FRAME-RATE": 15 },
+    ]);
+    // m3u8-parser leaves AVERAGE-BANDWIDTH a string
+    const average = variants.map((v) => Number(v["AVERAGE-BANDWIDTH"]));
+    variants.forEach((v, i) => expect(v.BANDWIDTH).toBeGreaterThanOrEqual(average[i]!));
+    expect(average[0]).toBeGreaterThan(average[1]! * 2);
+    expect(master).toContain("#EXT-X-INDEPENDENT-SEGMENTS");
+    await expectAligned(out, ladder);
   }, 60_000);
 });
-
-async function makeSource(path: string, video: string, seconds: number, audio: boolean): Promise<void> {
-  await run("ffmpeg", [
-    "-hide_banner", "-loglevel", "error", "-y",
-    "-f", "lavfi", "-i", video,
-    ...(audio ? ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"] : []),
-    "-t", String(seconds),
-    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "250",
-    ...(audio ? ["-c:a", "aac"] : []),
-    path,
-  ]);
-}
-
-interface SegmentTiming {
-  file: string;
-  start: number;
-  end: number;
-  startsOnKeyframe: boolean;
-}
-
-/** Each listed segment's presentation interval, read from its packets (init + segment, as a player does). */
-async function segmentTimings(outputDir: string, rendition: string, streamType: "v" | "a"): Promise<SegmentTiming[]> {
-  const renditionDir = join(outputDir, rendition);
-  const playlist = parseMediaPlaylist(await readFile(join(renditionDir, "index.m3u8"), "utf8"));
-  const init = await readFile(join(renditionDir, playlist.initUri));
-  const timings: SegmentTiming[] = [];
-  for (const { uri } of playlist.segments) {
-    const joined = join(renditionDir, `probe-${uri}.mp4`);
-    await writeFile(joined, Buffer.concat([init, await readFile(join(renditionDir, uri))]));
-    const { stdout } = await run("ffprobe", [
-      "-v", "error", "-select_streams", `${streamType}:0`,
-      "-show_entries", "packet=pts_time,duration_time,flags", "-of", "json", joined,
-    ]);
-    const packets = (JSON.parse(stdout) as { packets: { pts_time: string; duration_time: string; flags: string }[] }).packets;
-    const starts = packets.map((p) => Number(p.pts_time));
-    const ends = packets.map((p) => Number(p.pts_time) + Number(p.duration_time));
-    timings.push({ file: uri, start: Math.min(...starts), end: Math.max(...ends), startsOnKeyframe: packets[0]!.flags.startsWith("K") });
-  }
-  return timings;
-}

@@ -4,13 +4,22 @@ import { loadConfig } from "../../ingest-node/config";
 describe("ingest node configuration", () => {
   it("has working local defaults once the secret is given", () => {
     expect(loadConfig({ ONAIR_INGEST_SECRET: "s" })).toEqual({
-      rtmp: { host: "127.0.0.1", port: 1935 },
+      rtmp: { host: "127.0.0.1", port: 1935, maxConnectionsPerAddress: 20 },
       edge: { url: "http://127.0.0.1:8787", secret: "s" },
       workDir: ".onair/ingest",
       storage: { kind: "local-r2", persistDir: ".onair/state" },
       ladderOverrides: {},
       logLevel: "info",
+      reconnectWindowSeconds: 30,
+      spoolMaxSegments: 150,
     });
+  });
+
+  it("takes the reconnect window and spool bound, and refuses nonsense", () => {
+    const config = loadConfig({ ONAIR_INGEST_SECRET: "s", ONAIR_RECONNECT_WINDOW_SECONDS: "0", ONAIR_SPOOL_MAX_SEGMENTS: "20" });
+    expect(config).toMatchObject({ reconnectWindowSeconds: 0, spoolMaxSegments: 20 });
+    expect(() => loadConfig({ ONAIR_INGEST_SECRET: "s", ONAIR_RECONNECT_WINDOW_SECONDS: "-1" })).toThrow(/ONAIR_RECONNECT_WINDOW_SECONDS/);
+    expect(() => loadConfig({ ONAIR_INGEST_SECRET: "s", ONAIR_SPOOL_MAX_SEGMENTS: "0" })).toThrow(/ONAIR_SPOOL_MAX_SEGMENTS/);
   });
 
   it("names the missing secret and what to set it to", () => {

@@ -79,3 +79,55 @@ describe("ladder selection", () => {
     expect(ladderOverridesSchema.safeParse({ "720p": "2500" }).success).toBe(false);
   });
 });
+
+describe("the source as the top rung", () => {
+  const playable: SourceInfo = {
+    width: 1920,
+    height: 1080,
+    fps: { num: 30, den: 1 },
+    hasAudio: true,
+    video: { codec: "h264", profile: "High", pixFmt: "yuv420p" },
+    keyframes: { intervalsSeconds: [2, 2], intervalsFrames: [60, 60], tailSeconds: 0.4, windowSeconds: 4.5 },
+  };
+  const top = (changes: Partial<SourceInfo>) => chooseLadder({ ...playable, ...changes }).top;
+
+  it("copies H.264 High with 2 s keyframes, in place of the top rung at the source's own size", () => {
+    expect(top({})).toEqual({ passthrough: true, reason: "passthrough: H.264 High, keyframes every 2.00 s" });
+    const ladder = chooseLadder({ ...playable, width: 1366, height: 768 });
+    expect(ladder.video.map((v) => `${v.name} ${v.width}x${v.height}${v.passthrough ? " copy" : ""}`)).toEqual([
+      "768p 1366x768 copy", "480p 854x480", "360p 640x360", "144p 256x144",
+    ]);
+  });
+
+  it("transcodes, saying why, whatever players or the segmenting could not take", () => {
+    const reasons = [
+      top({ video: { codec: "hevc", profile: "Main", pixFmt: "yuv420p" } }),
+      top({ video: { codec: "h264", profile: "High 10", pixFmt: "yuv420p10le" } }),
+      top({ video: { codec: "h264", profile: "High", pixFmt: "yuv422p" } }),
+      top({ keyframes: { intervalsSeconds: [], intervalsFrames: [], tailSeconds: 4.5, windowSeconds: 4.5 } }),
+      top({ keyframes: { intervalsSeconds: [2, 4], intervalsFrames: [60, 120], tailSeconds: 0, windowSeconds: 4.5 } }),
+      top({ keyframes: { intervalsSeconds: [1.5], intervalsFrames: [45], tailSeconds: 1, windowSeconds: 4.5 } }),
+      top({ width: 3840, height: 2160 }),
+      top({ fps: { num: 120, den: 1 } }),
+      top({ video: undefined }),
+    ];
+    expect(reasons.map((r) => r.passthrough)).toEqual(Array(reasons.length).fill(false));
+    expect(reasons.map((r) => r.reason)).toEqual([
+      "transcoded: the source is hevc, not H.264",
+      "transcoded: H.264 profile High 10 is not one every player decodes (use High, Main or Baseline)",
+      "transcoded: pixel format yuv422p is not 8-bit 4:2:0",
+      "transcoded: no second keyframe within 4.5 s of probing (set the keyframe interval to 2 s)",
+      "transcoded: keyframes 4.00 s apart, more than the 2 s segment (set the keyframe interval to 2 s)",
+      // 30 fps: the 144p rung keeps every other frame, and would lose every other keyframe
+      "transcoded: keyframe spacing (45 frames) is not a multiple of 2, the frame step of a lower rung",
+      "transcoded: the source is larger than 1080p",
+      "transcoded: 120.00 fps is above 60",
+      "transcoded: the source's codec is unknown",
+    ]);
+  });
+
+  it("allows a millisecond-rounded 2 s at 29.97 fps, and a trailing gap up to the segment", () => {
+    expect(top({ fps: { num: 30000, den: 1001 }, keyframes: { intervalsSeconds: [2.002], intervalsFrames: [60], tailSeconds: 2, windowSeconds: 4.5 } }).passthrough).toBe(true);
+    expect(top({ keyframes: { intervalsSeconds: [2], intervalsFrames: [60], tailSeconds: 2.3, windowSeconds: 4.5 } }).passthrough).toBe(false);
+  });
+});

@@ -34,6 +34,8 @@ describe("ingest node: RTMP in, ordered HLS uploads out", () => {
       ONAIR_EDGE_URL: edge.url,
       ONAIR_RTMP_PORT: String(await freePort()),
       ONAIR_WORK_DIR: workDir,
+      // These tests are about one publish; reconnects are ingest-faults.test.ts's.
+      ONAIR_RECONNECT_WINDOW_SECONDS: "0",
     });
     node = await startIngestNode(config, { store, logger });
   });

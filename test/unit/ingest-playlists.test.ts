@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { rewriteMasterPlaylist } from "../../ingest-node/packager/master-playlist";
-import { parseMediaPlaylist, withLayoutInitUri } from "../../ingest-node/packager/media-playlist";
+import { parseMediaPlaylist, renderMediaPlaylist } from "../../ingest-node/packager/media-playlist";
+import { RenditionTrack } from "../../ingest-node/uploader/rendition-track";
 
 // As ffmpeg 5.1 writes them for `-var_stream_map "a:0,agroup:aud,name:audio v:0,agroup:aud,name:720p ..."`.
 const FFMPEG_MASTER = `#EXTM3U
@@ -29,21 +30,45 @@ seg-00004.m4s
 `;
 
 describe("media playlists", () => {
-  it("lists the init segment and the segments with their numbers", () => {
+  it("lists the init segment and the segments with their numbers and durations", () => {
     expect(parseMediaPlaylist(FFMPEG_MEDIA)).toEqual({
       initUri: "init_1.mp4",
+      targetDuration: 2,
       segments: [
-        { uri: "seg-00003.m4s", sequence: 3 },
-        { uri: "seg-00004.m4s", sequence: 4 },
+        { uri: "seg-00003.m4s", sequence: 3, duration: 2 },
+        { uri: "seg-00004.m4s", sequence: 4, duration: 2 },
       ],
       ended: false,
     });
     expect(parseMediaPlaylist(`${FFMPEG_MEDIA}#EXT-X-ENDLIST\n`).ended).toBe(true);
   });
 
-  it("renames the init segment to the layout's init.mp4 and changes nothing else", () => {
-    const stored = withLayoutInitUri(FFMPEG_MEDIA);
-    expect(stored).toBe(FFMPEG_MEDIA.replace('URI="init_1.mp4"', 'URI="init.mp4"'));
+  it("renders the stored playlist: layout init, discontinuities, a target covering every segment", () => {
+    const text = renderMediaPlaylist({
+      mediaSequence: 7,
+      discontinuitySequence: 1,
+      targetDuration: 2,
+      segments: [
+        { uri: "seg-00007.m4s", duration: 2, discontinuity: false },
+        { uri: "seg-00008.m4s", duration: 2.6, discontinuity: true },
+      ],
+      ended: true,
+    });
+    expect(text).toBe(`#EXTM3U
+#EXT-X-VERSION:7
+#EXT-X-TARGETDURATION:3
+#EXT-X-MEDIA-SEQUENCE:7
+#EXT-X-DISCONTINUITY-SEQUENCE:1
+#EXT-X-INDEPENDENT-SEGMENTS
+#EXT-X-MAP:URI="init.mp4"
+#EXTINF:2.000000,
+seg-00007.m4s
+#EXT-X-DISCONTINUITY
+#EXTINF:2.600000,
+seg-00008.m4s
+#EXT-X-ENDLIST
+`);
+    expect(parseMediaPlaylist(text).segments.map((s) => s.sequence)).toEqual([7, 8]);
   });
 
   it("refuses names outside the layout, so nothing unexpected is ever uploaded", () => {
@@ -52,6 +77,51 @@ describe("media playlists", () => {
     expect(() => parseMediaPlaylist("seg-00001.m4s\n")).toThrow(/#EXTM3U/);
   });
 });
+
+describe("a rendition's timeline across ffmpeg runs", () => {
+  const ffmpeg = (from: number, to: number) => parseMediaPlaylist(FFMPEG_MEDIA.replace(/#EXTINF[\s\S]*/, "") + range(from, to).map((n) => `#EXTINF:2.0,\nseg-${String(n).padStart(5, "0")}.m4s\n`).join(""));
+  const storeAll = (track: RenditionTrack) => {
+    while (track.queue[0]) track.stored(track.queue[0]);
+  };
+
+  it("continues the numbering after a new ffmpeg restarts at 1, and marks the break once", () => {
+    const track = new RenditionTrack(6, 100);
+    track.take("run-1", ffmpeg(1, 3));
+    track.take("run-1", ffmpeg(2, 4));
+    storeAll(track);
+    track.take("run-2", ffmpeg(1, 2));
+    storeAll(track);
+    const stored = parseMediaPlaylist(track.render());
+    expect(stored.segments.map((s) => s.uri)).toEqual([1, 2, 3, 4, 5, 6].map((n) => `seg-0000${n}.m4s`));
+    expect(track.render().match(/#EXT-X-DISCONTINUITY\n#EXTINF:2.000000,\nseg-00005.m4s/)).not.toBeNull();
+    expect(track.render().match(/#EXT-X-DISCONTINUITY\n/g)).toHaveLength(1);
+  });
+
+  it("counts discontinuities that slid out of the window", () => {
+    const track = new RenditionTrack(2, 100);
+    track.take("run-1", ffmpeg(1, 2));
+    track.take("run-2", ffmpeg(1, 3));
+    storeAll(track);
+    expect(track.render()).toContain("#EXT-X-MEDIA-SEQUENCE:4\n#EXT-X-DISCONTINUITY-SEQUENCE:1\n");
+    expect(track.render()).not.toContain("#EXT-X-DISCONTINUITY\n");
+  });
+
+  it("drops the oldest unstored segments past its bound, and marks the gap", () => {
+    const track = new RenditionTrack(6, 3);
+    track.take("run-1", ffmpeg(1, 1));
+    storeAll(track);
+    const dropped = track.take("run-1", ffmpeg(1, 6));
+    expect(dropped.map((s) => s.spoolUri)).toEqual(["seg-00002.m4s", "seg-00003.m4s"]);
+    expect(track.queue.map((s) => [s.spoolUri, s.discontinuity])).toEqual([["seg-00004.m4s", true], ["seg-00005.m4s", false], ["seg-00006.m4s", false]]);
+    storeAll(track);
+    // Numbering stays consecutive: the stored names never skip.
+    expect(parseMediaPlaylist(track.render()).segments.map((s) => s.sequence)).toEqual([1, 2, 3, 4]);
+  });
+});
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
 
 describe("the stream's master playlist", () => {
   it("points every URI into the session, keeps ffmpeg's attributes, and drops the audio-only variant", () => {

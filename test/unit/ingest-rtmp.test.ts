@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { once } from "node:events";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 import { networkInterfaces } from "node:os";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
@@ -22,10 +22,10 @@ describe("RTMP server", () => {
     server = undefined;
   });
 
-  async function start(authorize: (key: string) => Promise<AuthorizeResult>, host = "127.0.0.1") {
+  async function start(authorize: (key: string) => Promise<AuthorizeResult>, host = "127.0.0.1", maxConnectionsPerAddress?: number) {
     const { logger, lines } = captureLogger();
     const port = await freePort();
-    server = new RtmpServer({ host, port, authorize, logger });
+    server = new RtmpServer({ host, port, authorize, logger, maxConnectionsPerAddress });
     const admitted: Publisher[] = [];
     const left: Publisher[] = [];
     server.on("publisher-admitted", (p) => admitted.push(p));
@@ -88,4 +88,16 @@ describe("RTMP server", () => {
     publisher.stop();
     await publisher.exited;
   }, 30_000);
+
+  it("closes connections beyond the per-address cap at once, and counts them", async () => {
+    const { port } = await start(async () => ({ ok: false, reason: "unused" }), "127.0.0.1", 3);
+    const sockets = Array.from({ length: 5 }, () => connect(port, "127.0.0.1").on("error", () => {}));
+    const closed = sockets.map((socket) => once(socket, "close").then(() => true));
+    // The two over the cap are closed without a byte sent; the three within it wait for their handshake.
+    const overCap = await Promise.all(closed.slice(3));
+    expect(overCap).toEqual([true, true]);
+    expect(server!.guard.closed.get("too many connections from one address")).toBe(2);
+    expect(sockets.slice(0, 3).every((s) => !s.destroyed)).toBe(true);
+    for (const socket of sockets) socket.destroy();
+  });
 });

@@ -6,7 +6,8 @@ import { cacheControlFor } from "../../workers/shared/cache-policy";
 import { masterPlaylistKey, renditionKey, segmentFileName } from "../../workers/shared/layout";
 import type { PutOptions } from "../../ingest-node/storage/object-store";
 import { SessionUploader } from "../../ingest-node/uploader/uploader";
-import { captureLogger, RecordingStore } from "./ingest-fixtures";
+import { parseMediaPlaylist } from "../../ingest-node/packager/media-playlist";
+import { captureLogger, RecordingStore, waitFor } from "./ingest-fixtures";
 
 /** The uploader on a hand-written spool directory: ordering, retries, coalescing, retention. */
 const STREAM = "abcdefghijkl";
@@ -105,27 +106,24 @@ describe("session uploader", () => {
     expect(lines.filter((l) => l.includes("upload failed; retrying"))).toHaveLength(3);
   });
 
-  it("skips playlist versions superseded while an upload was in flight", async () => {
+  it("stores a backlog segment by segment, then names it in one playlist", async () => {
     store.hold();
     uploader.offerPlaylist("720p", playlist("init_0.mp4", 1, 1));
     uploader.offerPlaylist("720p", playlist("init_0.mp4", 1, 2));
     uploader.offerPlaylist("720p", playlist("init_0.mp4", 1, 3));
     store.open();
     await uploader.drain();
-    const stored = store.puts.filter((p) => p.key === key("720p", "index.m3u8")).map((p) => Buffer.from(p.body).toString());
-    expect(stored).toHaveLength(2);
-    expect(stored[1]).toBe(playlist("init.mp4", 1, 3));
+    expect(order()).toEqual([key("720p", "init.mp4"), ...[1, 2, 3].map((n) => key("720p", segmentFileName(n))), key("720p", "index.m3u8")]);
+    expect(parseMediaPlaylist(store.text(key("720p", "index.m3u8"))!).segments.map((s) => s.uri)).toEqual([1, 2, 3].map(segmentFileName));
   });
 
-  it("frees the spool at once and the store beyond the retention margin as the window slides", async () => {
+  it("frees the spool once stored and the store beyond the retention margin as the window slides", async () => {
     uploader.offerPlaylist("720p", playlist("init_0.mp4", 1, 6));
     await uploader.drain();
     uploader.offerPlaylist("720p", playlist("init_0.mp4", 7, 12));
     await uploader.drain();
-    // Segments 1-6 left the playlist: gone from the spool. 1-2 are more than 4 behind it: gone from the store.
-    expect((await readdir(join(spool, "720p"))).filter((f) => f.startsWith("seg-")).sort()).toEqual(
-      [7, 8, 9, 10, 11, 12].map(segmentFileName),
-    );
+    // Every segment is stored: none left in the spool. 1-2 are more than 4 behind the window: gone from the store.
+    expect((await readdir(join(spool, "720p"))).filter((f) => f.startsWith("seg-"))).toEqual([]);
     expect(store.deleted).toEqual([key("720p", "seg-00001.m4s"), key("720p", "seg-00002.m4s")]);
     expect(store.objects.has(key("720p", "seg-00003.m4s"))).toBe(true);
   });
@@ -139,7 +137,74 @@ describe("session uploader", () => {
       expect(Buffer.from(stored.body).toString()).toMatch(/#EXT-X-ENDLIST\n$/);
       expect(stored.cacheControl).toBe(cacheControlFor({ kind: "media-playlist", ended: true }));
     }
-    // The one ffmpeg ended itself is not stored twice.
-    expect(store.puts.filter((p) => p.key === key("480p", "index.m3u8"))).toHaveLength(1);
+    expect(parseMediaPlaylist(store.text(key("480p", "index.m3u8"))!).segments).toHaveLength(2);
   });
+
+  it("continues a rendition's numbering in a new ffmpeg's directory after a discontinuity", async () => {
+    const second = join(spool, "run-2");
+    await mkdir(join(second, "720p"), { recursive: true });
+    await writeFile(join(second, "720p", "init_0.mp4"), "720p init");
+    for (const n of [1, 2]) await writeFile(join(second, "720p", segmentFileName(n)), `720p second run ${n}`);
+    uploader.offerPlaylist("720p", playlist("init_0.mp4", 1, 3));
+    uploader.offerPlaylist("720p", playlist("init_0.mp4", 1, 2), second);
+    await uploader.drain();
+    const text = store.text(key("720p", "index.m3u8"))!;
+    expect(parseMediaPlaylist(text).segments.map((s) => s.sequence)).toEqual([1, 2, 3, 4, 5]);
+    expect(text).toContain("seg-00003.m4s\n#EXT-X-DISCONTINUITY\n#EXTINF:2.000000,\nseg-00004.m4s");
+    expect(Buffer.from(store.objects.get(key("720p", "seg-00005.m4s"))!.body).toString()).toBe("720p second run 2");
+    // The same init bytes: stored once.
+    expect(order().filter((k) => k.endsWith("init.mp4"))).toHaveLength(1);
+  });
+
+  it("reports a new ffmpeg whose init segment differs, and stores none of its segments", async () => {
+    const second = join(spool, "run-2");
+    await mkdir(join(second, "720p"), { recursive: true });
+    await writeFile(join(second, "720p", "init_0.mp4"), "a 1080p init");
+    await writeFile(join(second, "720p", segmentFileName(1)), "1080p segment");
+    const changed: string[] = [];
+    uploader.on("format-changed", (rendition) => changed.push(rendition));
+    uploader.offerPlaylist("720p", playlist("init_0.mp4", 1, 1));
+    uploader.offerPlaylist("720p", playlist("init_0.mp4", 1, 1), second);
+    await uploader.drain();
+    expect(changed).toEqual(["720p"]);
+    expect(store.objects.has(key("720p", "seg-00002.m4s"))).toBe(false);
+  });
+
+  it("rides out a store outage within a bounded spool: drops the oldest, counts and logs it, never lists an unstored segment", async () => {
+    uploader.cancel();
+    uploader = new SessionUploader({ store, streamId: STREAM, sessionId: SESSION, spoolDir: spool, renditions: ["720p"], logger, maxSpooledSegments: 3 });
+    uploader.offerPlaylist("720p", playlist("init_0.mp4", 1, 2));
+    await uploader.drain();
+    store.failures = Number.POSITIVE_INFINITY;
+    // ffmpeg keeps writing through the outage; its window slides as usual.
+    for (let n = 3; n <= 9; n++) uploader.offerPlaylist("720p", playlist("init_0.mp4", Math.max(1, n - 5), n));
+    await waitFor(() => lines.filter((l) => l.includes("upload failed; retrying")).length >= 2, 10_000);
+    store.failures = 0;
+    await uploader.drain();
+
+    expect(uploader.droppedSegments).toBe(4);
+    expect(lines.filter((l) => l.includes("spool full: dropped the oldest unstored segments"))).toHaveLength(4);
+    expect(lines.some((l) => /"dropped":1,"droppedTotal":4,.*"spool full/.test(l))).toBe(true);
+    // The dropped ones are gone from the disk, the stored ones too: only what ffmpeg has not listed yet is left.
+    expect((await readdir(join(spool, "720p"))).filter((f) => f.startsWith("seg-")).sort()).toEqual([10, 11, 12].map(segmentFileName));
+    const stored = store.text(key("720p", "index.m3u8"))!;
+    // Segments 1-2 before the outage, then 7-9 (3-6 dropped) stored as 3-5 after a discontinuity.
+    expect(parseMediaPlaylist(stored).segments.map((s) => s.sequence)).toEqual([1, 2, 3, 4, 5]);
+    expect(stored).toContain("seg-00002.m4s\n#EXT-X-DISCONTINUITY\n");
+    expect(Buffer.from(store.objects.get(key("720p", "seg-00003.m4s"))!.body).toString()).toBe("720p segment 7");
+    expectEveryPlaylistNamesOnlyStoredSegments(store);
+  }, 20_000);
 });
+
+/** Replays the puts in order: each playlist may name only segments already put (and not deleted). */
+function expectEveryPlaylistNamesOnlyStoredSegments(store: RecordingStore): void {
+  const present = new Set<string>();
+  for (const put of store.puts) {
+    if (!put.key.endsWith("/index.m3u8")) {
+      present.add(put.key);
+      continue;
+    }
+    const dir = put.key.slice(0, put.key.lastIndexOf("/") + 1);
+    for (const s of parseMediaPlaylist(Buffer.from(put.body).toString()).segments) expect(present.has(dir + s.uri), `${put.key} names ${s.uri}`).toBe(true);
+  }
+}

@@ -1,0 +1,74 @@
+import { EventEmitter } from "node:events";
+import { mkdir } from "node:fs/promises";
+import { renditionNames, type Ladder } from "../ladder/ladder";
+import type { Logger } from "../logger";
+import { SegmentWatcher } from "../packager/segment-watcher";
+import { buildFfmpegInvocation } from "../transcoder/ffmpeg-args";
+import { Transcoder, type TranscodeProgress, type TranscoderExit } from "../transcoder/transcoder";
+import type { SessionUploader } from "../uploader/uploader";
+
+/**
+ * One ffmpeg of a session and the watcher on its output directory. The directory is its own: ffmpeg
+ * numbers segments from 1 and rewrites its playlists from scratch, so two runs sharing one would
+ * overwrite each other; the uploader tells runs apart by directory.
+ */
+export interface PublishInput {
+  /** our RTMP play URL of the publish */
+  playUrl: string;
+  /** ends ffmpeg's input (its RTMP playback), so that it finishes by itself */
+  endInput: () => void;
+}
+
+export interface TranscoderRunOptions {
+  dir: string;
+  ladder: Ladder;
+  input: PublishInput;
+  uploader: SessionUploader;
+  logger: Logger;
+}
+
+export interface TranscoderRunEvents {
+  progress: [progress: TranscodeProgress];
+  /** ffmpeg exited without being asked to */
+  crashed: [exit: TranscoderExit];
+}
+
+export class TranscoderRun extends EventEmitter<TranscoderRunEvents> {
+  private transcoder: Transcoder | null = null;
+  private watcher: SegmentWatcher | null = null;
+  exit: TranscoderExit | null = null;
+
+  constructor(private readonly options: TranscoderRunOptions) {
+    super();
+  }
+
+  async start(): Promise<void> {
+    const { dir, ladder, input, uploader, logger } = this.options;
+    await mkdir(dir, { recursive: true });
+    this.watcher = new SegmentWatcher({
+      dir,
+      renditions: renditionNames(ladder),
+      onPlaylist: (rendition, text) => uploader.offerPlaylist(rendition, text, dir),
+      onMaster: (text) => uploader.offerMaster(text),
+      logger,
+    });
+    const transcoder = new Transcoder(buildFfmpegInvocation({ inputUrl: input.playUrl, outputDir: dir, ladder }), logger);
+    transcoder.on("progress", (progress) => this.emit("progress", progress));
+    transcoder.on("exit", (exit) => {
+      this.exit = exit;
+      if (exit.requested) return;
+      logger.error({ code: exit.code, signal: exit.signal, detail: exit.detail }, "ffmpeg exited on its own");
+      this.emit("crashed", exit);
+    });
+    this.transcoder = transcoder;
+    transcoder.run();
+    this.watcher.start();
+  }
+
+  /** Ends the input so ffmpeg finishes by itself (killed if it does not), then reports its last output. */
+  async finish(): Promise<void> {
+    this.options.input.endInput();
+    await this.transcoder?.stop();
+    await this.watcher?.stop();
+  }
+}

@@ -1,0 +1,90 @@
+import { segmentFileName } from "../../workers/shared/layout";
+import { renderMediaPlaylist, type MediaPlaylist } from "../packager/media-playlist";
+
+/**
+ * One rendition's timeline across every ffmpeg of a session, as data (no I/O): the segments ffmpeg has
+ * finished but we have not stored yet (the spool queue), and the stored live window we list. Sequence
+ * numbers and stored names are given at store time, so they stay consecutive whatever happens before:
+ * a new ffmpeg (its own numbering starts over in its own directory) or segments dropped because the
+ * spool was full both become an EXT-X-DISCONTINUITY before the next listed segment.
+ */
+export interface QueuedSegment {
+  /** the directory of the ffmpeg that wrote it */
+  dir: string;
+  initUri: string;
+  /** its file name in that directory */
+  spoolUri: string;
+  duration: number;
+  discontinuity: boolean;
+}
+
+export interface StoredSegment {
+  sequence: number;
+  uri: string;
+  duration: number;
+  discontinuity: boolean;
+}
+
+export class RenditionTrack {
+  /** finished by ffmpeg, not stored yet, oldest first */
+  readonly queue: QueuedSegment[] = [];
+  /** stored and listed, oldest first */
+  readonly window: StoredSegment[] = [];
+  nextSequence = 1;
+  ended = false;
+  private discontinuitySequence = 0;
+  private targetDuration = 0;
+  private lastDir: string | null = null;
+  /** per ffmpeg directory: the highest of its sequence numbers already taken */
+  private readonly taken = new Map<string, number>();
+
+  constructor(
+    private readonly windowSize: number,
+    private readonly maxQueued: number,
+  ) {}
+
+  /** Queues what this ffmpeg playlist names that was not seen before; returns what the bound pushed out. */
+  take(dir: string, playlist: MediaPlaylist): QueuedSegment[] {
+    this.targetDuration = Math.max(this.targetDuration, playlist.targetDuration);
+    const last = this.taken.get(dir) ?? 0;
+    for (const segment of playlist.segments) {
+      if (segment.sequence <= last) continue;
+      const newProcess = this.lastDir !== null && this.lastDir !== dir;
+      this.queue.push({ dir, initUri: playlist.initUri, spoolUri: segment.uri, duration: segment.duration, discontinuity: newProcess });
+      this.lastDir = dir;
+      this.taken.set(dir, segment.sequence);
+    }
+    const dropped = this.queue.splice(0, Math.max(0, this.queue.length - this.maxQueued));
+    if (dropped.length > 0) this.queue[0]!.discontinuity = true;
+    return dropped;
+  }
+
+  /** Names the queue's head for the store; the name is final once stored(). */
+  nameFor(): string {
+    return segmentFileName(this.nextSequence);
+  }
+
+  /**
+   * The queue's head is stored under nameFor(): it joins the window. Returns the segments that slid out
+   * of the window. If the head was dropped meanwhile (spool bound), returns null: the object is orphaned.
+   */
+  stored(segment: QueuedSegment): StoredSegment[] | null {
+    if (this.queue[0] !== segment) return null;
+    this.queue.shift();
+    this.window.push({ sequence: this.nextSequence, uri: this.nameFor(), duration: segment.duration, discontinuity: segment.discontinuity });
+    this.nextSequence += 1;
+    const out = this.window.splice(0, Math.max(0, this.window.length - this.windowSize));
+    this.discontinuitySequence += out.filter((s) => s.discontinuity).length;
+    return out;
+  }
+
+  render(): string {
+    return renderMediaPlaylist({
+      mediaSequence: this.window[0]?.sequence ?? this.nextSequence,
+      discontinuitySequence: this.discontinuitySequence,
+      targetDuration: this.targetDuration,
+      segments: this.window,
+      ended: this.ended,
+    });
+  }
+}
