@@ -1,3 +1,4 @@
+import { chooseEncoder } from "./transcoder/encoders";
 import type { IngestConfig } from "./config";
 import { EdgeClient } from "./edge-client";
 import type { Logger } from "./logger";
@@ -14,6 +15,8 @@ export interface IngestNode {
 }
 
 export async function startIngestNode(config: IngestConfig, deps: { store: ObjectStore; logger: Logger }): Promise<IngestNode> {
+  // Chosen once per process: a hardware encoder is used only after it passed a trial encode here.
+  const { encoder } = await chooseEncoder(deps.logger);
   const edge = new EdgeClient({ baseUrl: config.edge.url, secret: config.edge.secret });
   const rtmp = new RtmpServer({ ...config.rtmp, authorize: (streamKey) => edge.authorize(streamKey), logger: deps.logger });
   const sessions = new SessionManager({
@@ -22,6 +25,7 @@ export async function startIngestNode(config: IngestConfig, deps: { store: Objec
     store: deps.store,
     workDir: config.workDir,
     ladderOverrides: config.ladderOverrides,
+    encoder,
     logger: deps.logger,
     reconnectWindowMs: config.reconnectWindowSeconds * 1000,
     maxSpooledSegments: config.spoolMaxSegments,

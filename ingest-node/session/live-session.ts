@@ -1,3 +1,4 @@
+import type { VideoEncoder } from "../transcoder/encoders";
 import { EventEmitter } from "node:events";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -33,6 +34,7 @@ export interface LiveSessionOptions extends PublishInput {
   workDir: string;
   store: ObjectStore;
   ladderOverrides: BitrateOverrides;
+  encoder?: VideoEncoder;
   logger: Logger;
   /** unstored segments per rendition the spool holds during a store outage */
   maxSpooledSegments?: number;
@@ -161,7 +163,7 @@ export class LiveSession extends EventEmitter<LiveSessionEvents> {
   private async startRun(): Promise<void> {
     if (this.stopping || !this.ladder || !this.uploader) return;
     this.runs += 1;
-    const run = new TranscoderRun({ dir: join(this.spoolDir, `run-${this.runs}`), ladder: this.ladder, input: this.input, uploader: this.uploader, logger: this.logger });
+    const run = new TranscoderRun({ dir: join(this.spoolDir, `run-${this.runs}`), ladder: this.ladder, input: this.input, uploader: this.uploader, logger: this.logger, encoder: this.options.encoder });
     run.on("progress", (progress) => this.onProgress(progress));
     run.once("crashed", (exit) => void this.onCrash(run, exit));
     this.run = run;

@@ -1,3 +1,4 @@
+import type { VideoEncoder } from "../transcoder/encoders";
 import type { EventEmitter } from "node:events";
 import type { IngestEvent } from "../../workers/shared/ingest-api";
 import type { EdgeClient } from "../edge-client";
@@ -23,6 +24,8 @@ export interface SessionManagerOptions {
   store: ObjectStore;
   workDir: string;
   ladderOverrides: BitrateOverrides;
+  /** x264 unless a hardware encoder passed its trial (transcoder/encoders.ts) */
+  encoder?: VideoEncoder;
   logger: Logger;
   /** how long a session waits for its publisher to come back; 0 ends it at once */
   reconnectWindowMs: number;
@@ -85,6 +88,7 @@ export class SessionManager {
       workDir: this.options.workDir,
       store: this.options.store,
       ladderOverrides: this.options.ladderOverrides,
+      encoder: this.options.encoder,
       logger: this.options.logger,
       maxSpooledSegments: this.options.maxSpooledSegments,
     });

@@ -4,6 +4,7 @@ import { renditionNames, type Ladder } from "../ladder/ladder";
 import type { Logger } from "../logger";
 import { SegmentWatcher } from "../packager/segment-watcher";
 import { buildFfmpegInvocation } from "../transcoder/ffmpeg-args";
+import type { VideoEncoder } from "../transcoder/encoders";
 import { Transcoder, type TranscodeProgress, type TranscoderExit } from "../transcoder/transcoder";
 import type { SessionUploader } from "../uploader/uploader";
 
@@ -25,6 +26,7 @@ export interface TranscoderRunOptions {
   input: PublishInput;
   uploader: SessionUploader;
   logger: Logger;
+  encoder?: VideoEncoder;
 }
 
 export interface TranscoderRunEvents {
@@ -43,16 +45,17 @@ export class TranscoderRun extends EventEmitter<TranscoderRunEvents> {
   }
 
   async start(): Promise<void> {
-    const { dir, ladder, input, uploader, logger } = this.options;
+    const { dir, ladder, input, uploader, logger, encoder } = this.options;
     await mkdir(dir, { recursive: true });
     this.watcher = new SegmentWatcher({
       dir,
       renditions: renditionNames(ladder),
       onPlaylist: (rendition, text) => uploader.offerPlaylist(rendition, text, dir),
       onMaster: (text) => uploader.offerMaster(text),
+      onPoster: (jpeg) => uploader.offerPoster(new Uint8Array(jpeg.buffer, jpeg.byteOffset, jpeg.length)),
       logger,
     });
-    const transcoder = new Transcoder(buildFfmpegInvocation({ inputUrl: input.playUrl, outputDir: dir, ladder }), logger);
+    const transcoder = new Transcoder(buildFfmpegInvocation({ inputUrl: input.playUrl, outputDir: dir, ladder, encoder }), logger);
     transcoder.on("progress", (progress) => this.emit("progress", progress));
     transcoder.on("exit", (exit) => {
       this.exit = exit;

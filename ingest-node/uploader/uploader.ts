@@ -2,7 +2,7 @@ import { EventEmitter } from "node:events";
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { cacheControlFor } from "../../workers/shared/cache-policy";
-import { CONTENT_TYPES, INIT_FILE, MEDIA_PLAYLIST_FILE, masterPlaylistKey, renditionKey, type MediaKind } from "../../workers/shared/layout";
+import { CONTENT_TYPES, INIT_FILE, MEDIA_PLAYLIST_FILE, masterPlaylistKey, posterKey, renditionKey, type MediaKind } from "../../workers/shared/layout";
 import type { Logger } from "../logger";
 import { rewriteMasterPlaylist } from "../packager/master-playlist";
 import { parseMediaPlaylist } from "../packager/media-playlist";
@@ -94,6 +94,16 @@ export class SessionUploader extends EventEmitter<SessionUploaderEvents> {
   offerMaster(text: string): void {
     this.masterText = text;
     this.publishMasterWhenReady();
+  }
+
+  /**
+   * Stores the stream's thumbnail. Best effort and never retried: a poster that fails is replaced by the
+   * next one ten seconds later, and nothing else waits on it.
+   */
+  offerPoster(jpeg: Uint8Array): void {
+    this.put(posterKey(this.options.streamId), jpeg, "poster").catch((error: unknown) =>
+      this.logger.warn({ err: error }, "poster upload failed; the next one replaces it"),
+    );
   }
 
   /** Waits until everything offered so far is stored (or given up on through cancel()). */

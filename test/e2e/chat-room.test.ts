@@ -147,6 +147,9 @@ describe("chat through the local Worker", () => {
     await new Promise((r) => setTimeout(r, 15_000));
     const viewers = await fetch(`${edge.url}/api/streams/${id}/viewers`).then((r) => r.json());
     expect(viewers).toEqual({ streamId: id, viewers: 2 });
+    // The streams API (and through it the home page) reads the same count from the room.
+    const info = (await fetch(`${edge.url}/api/streams/${id}`).then((r) => r.json())) as { viewers: number };
+    expect(info.viewers).toBe(2);
     a.probe.send({ type: "chat", text: "still there?" });
     expect((await b.probe.nextChat()).text).toBe("still there?");
     for (const c of [a, b]) c.socket.close();

@@ -108,6 +108,16 @@ describe("go live locally: RTMP in, ABR HLS out at the edge", () => {
     }
   });
 
+  it("publishes a JPEG poster for listings", async () => {
+    const poster = await waitFor("the poster", async () => {
+      const res = await fetch(`${stack.edgeUrl}/live/${stream.id}/poster.jpg`);
+      return res.status === 200 ? res : undefined;
+    }, 30_000);
+    expect(poster.headers.get("content-type")).toBe("image/jpeg");
+    const bytes = new Uint8Array(await poster.arrayBuffer());
+    expect([bytes[0], bytes[1]]).toEqual([0xff, 0xd8]);
+  });
+
   it("ends every playlist and goes idle when the publisher stops", async () => {
     await publisherExit;
     const master = (await fetchPlaylist(stream.hlsUrl)).manifest;

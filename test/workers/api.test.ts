@@ -102,6 +102,7 @@ describe("GET /api/streams/:id (public)", () => {
       renditions: [],
       sessionId: null,
       signedPlayback: false,
+      viewers: 0,
     });
   });
 
@@ -160,6 +161,7 @@ describe("GET /api/streams?status=live (public)", () => {
       renditions: ["720p"],
       sessionId: "sess000001",
       signedPlayback: false,
+      viewers: 0,
     });
     expect(live.map((s) => s.id)).not.toContain(offAir.id);
   });

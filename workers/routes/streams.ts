@@ -8,6 +8,7 @@ import { readOnlyCors } from "../middleware/cors";
 import { jsonError } from "../middleware/errors";
 import { jsonBody } from "../middleware/json-body";
 import { hlsPath, STREAM_ID_PATTERN, watchPath } from "../shared/layout";
+import { viewerCount } from "./chat";
 import { playbackTokenRoutes } from "./playback-tokens";
 
 const createStreamBody = z.object({
@@ -50,7 +51,7 @@ const publicLiveListing: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (c.req.query("status") !== "live") return next();
   const records = await registryStub(c.env).listLive();
   return c.json(
-    records.map((record) => publicView(c, record)),
+    await Promise.all(records.map((record) => withViewers(c, record))),
     200,
     { "Cache-Control": PUBLIC_INFO_CACHE_CONTROL },
   );
@@ -65,7 +66,7 @@ streamRoutes.get("/api/streams/:id", async (c) => {
   const id = c.req.param("id");
   const record = STREAM_ID_PATTERN.test(id) ? await registryStub(c.env).getStream(id) : null;
   if (!record || record.revoked) return jsonError(c, 404, `no stream ${id}; check the id in your watch URL`);
-  return c.json(publicView(c, record), 200, { "Cache-Control": PUBLIC_INFO_CACHE_CONTROL });
+  return c.json(await withViewers(c, record), 200, { "Cache-Control": PUBLIC_INFO_CACHE_CONTROL });
 });
 
 /** Switches signed playback on or off. Other isolates follow within seconds (workers/media/stream-access.ts). */
@@ -103,6 +104,11 @@ function publicView(c: Context<AppEnv>, record: StreamRecord) {
     sessionId: record.sessionId,
     signedPlayback: record.signedPlayback,
   };
+}
+
+/** The public view plus the viewer count from the stream's chat room (one connection per client id). */
+async function withViewers(c: Context<AppEnv>, record: StreamRecord) {
+  return { ...publicView(c, record), viewers: await viewerCount(c.env, record.id) };
 }
 
 function adminView(c: Context<AppEnv>, record: StreamRecord) {
