@@ -3,6 +3,8 @@
 # node, and a demo stream unless --no-demo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Offline, wrangler cannot fetch the Request.cf sample object; say so once instead of on every start.
+export CLOUDFLARE_CF_FETCH_ENABLED=false
 bash scripts/ensure-deps.sh ffmpeg
 npm run -s build:web
 exec node_modules/.bin/tsx scripts/start.ts "$@"

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { masterPlaylistKey, renditionKey, sessionPrefix } from "../../workers/shared/layout";
+import { masterPlaylistKey, posterKey, renditionKey, sessionPrefix } from "../../workers/shared/layout";
 import { cacheControlFor } from "../../workers/shared/cache-policy";
 import { loadConfig } from "../../ingest-node/config";
 import { startIngestNode, type IngestNode } from "../../ingest-node/ingest-node";
@@ -126,7 +126,12 @@ describe("ingest node: RTMP in, ordered HLS uploads out", () => {
     }
     const segment = store.objects.get(renditionKey(STREAM_ID, sessionId, "720p", "seg-00001.m4s"))!;
     expect(segment).toMatchObject({ contentType: "video/mp4", cacheControl: "public, max-age=31536000, immutable" });
-    expect([...store.objects.keys()].every((k) => k === masterPlaylistKey(STREAM_ID) || k.startsWith(sessionPrefix(STREAM_ID, sessionId)))).toBe(true);
+    // The thumbnail for listings: a JPEG, cached briefly.
+    const poster = store.objects.get(posterKey(STREAM_ID));
+    expect(poster).toMatchObject({ contentType: "image/jpeg", cacheControl: cacheControlFor({ kind: "poster" }) });
+    expect([...poster!.body.subarray(0, 2)]).toEqual([0xff, 0xd8]);
+    const streamLevelKeys = [masterPlaylistKey(STREAM_ID), posterKey(STREAM_ID)];
+    expect([...store.objects.keys()].filter((k) => !streamLevelKeys.includes(k) && !k.startsWith(sessionPrefix(STREAM_ID, sessionId)))).toEqual([]);
 
     // Refusals were logged, keys redacted; the spool is cleaned up.
     const log = lines.join("\n");
