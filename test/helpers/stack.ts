@@ -5,15 +5,23 @@ import { join } from "node:path";
 import { randomToken } from "../../scripts/local-config";
 import { startLocalStack, type LocalStack } from "../../scripts/local-stack";
 
-/** A port nobody is listening on right now, so parallel runs and a developer's own stack never collide. */
+/**
+ * A port nobody is listening on right now. Drawn below Linux's ephemeral range (32768+), where the kernel
+ * hands out ports to every listen(0) and outgoing connection (workerd opens several while it starts), so a
+ * port we picked is much less likely to be taken before we bind it.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await canListen(port)) return port;
+  }
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
   });
 }
 
@@ -23,6 +31,17 @@ export interface TestStack extends LocalStack {
 
 /** The real local stack (workerd + local R2 + Durable Objects + ingest node) on fresh ports and state. */
 export async function startTestStack(ingestEnv: Record<string, string> = {}): Promise<TestStack> {
+  // Another process can still take a port between our check and the bind: try fresh ports once more.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startTestStackOnce(ingestEnv);
+    } catch (error) {
+      if (attempt >= 3 || !String(error).includes("EADDRINUSE")) throw error;
+    }
+  }
+}
+
+async function startTestStackOnce(ingestEnv: Record<string, string>): Promise<TestStack> {
   const root = await mkdtemp(join(tmpdir(), "onair-test-"));
   const stateDir = join(root, "state");
   const stack = await startLocalStack({

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer, type Server } from "node:http";
-import { createServer as createNetServer, type AddressInfo } from "node:net";
+import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import { INGEST_AUTHORIZE_PATH, INGEST_EVENTS_PATH, type IngestEvent } from "../../workers/shared/ingest-api";
 import { createLogger, type Logger } from "../../ingest-node/logger";
@@ -9,15 +9,7 @@ import type { ObjectStore, PutOptions } from "../../ingest-node/storage/object-s
 
 /** Shared by the ingest node's unit tests: a fake edge, a recording store, a publisher, a log capture. */
 
-export async function freePort(): Promise<number> {
-  const server = createNetServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, "close");
-  return port;
-}
+export { freePort } from "../helpers/stack";
 
 export interface FakeEdge {
   url: string;

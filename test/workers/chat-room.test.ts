@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CLOSE_ABUSE, CLOSE_BANNED, CLOSE_UNKNOWN_STREAM, HISTORY_SIZE, MAX_FRAME_LENGTH, userIdFor } from "../../durable-objects/protocol";
-import { moderatorToken } from "../../workers/routes/chat";
+import { moderatorToken } from "../../workers/middleware/stream-owner";
 import { newClientId } from "../helpers/chat-probe";
 import { authHeaders, joinChat, openChat } from "./chat-helpers";
 import { ADMIN_TOKEN, call, createStream, freshStreamId } from "./helpers";

@@ -2,6 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { describe, expect, it } from "vitest";
 import worker from "../../workers/index";
 import { signPlaybackToken } from "../../workers/media/playback-token";
+import { moderatorToken } from "../../workers/middleware/stream-owner";
 import { ADMIN_TOKEN, call, countingBucket, env, ORIGIN, postJson, registeredStreamId } from "./helpers";
 
 const SEGMENT = Uint8Array.from({ length: 256 }, (_, i) => i);
@@ -44,7 +45,17 @@ describe("signed playback: the API", () => {
     expect(await (await call(`/api/streams/${id}`)).json()).toMatchObject({ id, signedPlayback: true });
   });
 
-  it("mints a token whose hlsUrl plays, for the admin only", async () => {
+  it("lets the stream's owner mint tokens for that stream and no other", async () => {
+    const [{ id }, { id: other }] = await Promise.all([signedStream(), signedStream()]);
+    const owner = await moderatorToken(ADMIN_TOKEN, id);
+    const own = await postJson(`/api/streams/${id}/playback-tokens`, { ttlSeconds: 600 }, owner);
+    expect(own.status).toBe(200);
+    const { hlsUrl } = await own.json<{ hlsUrl: string }>();
+    expect((await get(new URL(hlsUrl).pathname + new URL(hlsUrl).search)).status).toBe(200);
+    expect((await postJson(`/api/streams/${other}/playback-tokens`, { ttlSeconds: 600 }, owner)).status).toBe(401);
+  });
+
+  it("mints a token whose hlsUrl plays, for the admin or owner only", async () => {
     const { id } = await signedStream();
     expect((await postJson(`/api/streams/${id}/playback-tokens`, { ttlSeconds: 600 })).status).toBe(401);
 

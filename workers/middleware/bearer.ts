@@ -10,7 +10,7 @@ export function requireBearer(secretName: SecretName): MiddlewareHandler<AppEnv>
     const expected = c.env[secretName];
     // An unset secret must never turn into "any empty token works".
     if (!expected) return jsonError(c, 500, `${secretName} is not configured on the server; set it with \`wrangler secret put ${secretName}\``);
-    const presented = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("Authorization") ?? "")?.[1];
+    const presented = bearerToken(c.req.header("Authorization"));
     if (!presented || !(await secretsMatch(presented, expected))) {
       return jsonError(c, 401, `send Authorization: Bearer <${secretName}>`, { "WWW-Authenticate": "Bearer" });
     }
@@ -18,8 +18,12 @@ export function requireBearer(secretName: SecretName): MiddlewareHandler<AppEnv>
   };
 }
 
+export function bearerToken(authorization: string | undefined): string | undefined {
+  return /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "")?.[1];
+}
+
 /** Compares digests, not the strings, so neither the length nor a matching prefix leaks through timing. */
-async function secretsMatch(presented: string, expected: string): Promise<boolean> {
+export async function secretsMatch(presented: string, expected: string): Promise<boolean> {
   const encoder = new TextEncoder();
   const [a, b] = await Promise.all([
     crypto.subtle.digest("SHA-256", encoder.encode(presented)),

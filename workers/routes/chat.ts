@@ -6,6 +6,7 @@ import { requireBearer } from "../middleware/bearer";
 import { readOnlyCors } from "../middleware/cors";
 import { jsonError } from "../middleware/errors";
 import { jsonBody } from "../middleware/json-body";
+import { moderatorToken, requireStreamOwner } from "../middleware/stream-owner";
 import { STREAM_ID_PATTERN } from "../shared/layout";
 
 /**
@@ -38,16 +39,6 @@ export function viewerCount(env: Env, streamId: string): Promise<number> {
   return chatRoom(env, streamId).viewerCount();
 }
 
-/**
- * A moderator token for one stream: HMAC-SHA256 of the stream id keyed with ADMIN_TOKEN, hex. It can be
- * handed to a co-host without giving away the admin token; rotating ADMIN_TOKEN revokes every one.
- */
-export async function moderatorToken(adminToken: string, streamId: string): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(adminToken), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(streamId));
-  return Array.from(new Uint8Array(mac), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 const validStreamId: MiddlewareHandler<AppEnv> = async (c, next) => {
   const id = c.req.param("id") ?? "";
   if (!STREAM_ID_PATTERN.test(id)) return jsonError(c, 404, `no stream ${id}; stream ids are 12 lowercase letters and digits`);
@@ -58,17 +49,6 @@ const registeredStream: MiddlewareHandler<AppEnv> = async (c, next) => {
   const id = c.req.param("id") ?? "";
   const record = await registryStub(c.env).getStream(id);
   if (!record || record.revoked) return jsonError(c, 404, `no stream ${id}; list streams with GET /api/streams`);
-  await next();
-};
-
-const requireOwner: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const admin = c.env.ADMIN_TOKEN;
-  if (!admin) return jsonError(c, 500, "ADMIN_TOKEN is not configured on the server; set it with `wrangler secret put ADMIN_TOKEN`");
-  const presented = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("Authorization") ?? "")?.[1];
-  const accepted = presented !== undefined && (await sameSecret(presented, admin) || await sameSecret(presented, await moderatorToken(admin, c.req.param("id") ?? "")));
-  if (!accepted) {
-    return jsonError(c, 401, "send Authorization: Bearer <admin token or this stream's moderator token>", { "WWW-Authenticate": "Bearer" });
-  }
   await next();
 };
 
@@ -92,7 +72,7 @@ chatRoutes.post("/api/streams/:id/moderator-token", validStreamId, admin, regist
   return c.json({ streamId: c.req.param("id"), token: await moderatorToken(c.env.ADMIN_TOKEN, c.req.param("id")) });
 });
 
-chatRoutes.delete("/api/streams/:id/chat/messages/:messageId", validStreamId, requireOwner, registeredStream, async (c) => {
+chatRoutes.delete("/api/streams/:id/chat/messages/:messageId", validStreamId, requireStreamOwner, registeredStream, async (c) => {
   const messageId = Number(c.req.param("messageId"));
   if (!Number.isSafeInteger(messageId) || messageId < 1) return jsonError(c, 400, "message ids are positive integers");
   if (!(await chatRoom(c.env, c.req.param("id")).deleteMessage(messageId))) {
@@ -101,12 +81,12 @@ chatRoutes.delete("/api/streams/:id/chat/messages/:messageId", validStreamId, re
   return c.body(null, 204);
 });
 
-chatRoutes.post("/api/streams/:id/chat/bans", validStreamId, requireOwner, registeredStream, jsonBody(banRequestSchema), async (c) => {
+chatRoutes.post("/api/streams/:id/chat/bans", validStreamId, requireStreamOwner, registeredStream, jsonBody(banRequestSchema), async (c) => {
   await chatRoom(c.env, c.req.param("id")).banUser(c.req.valid("json").userId);
   return c.body(null, 204);
 });
 
-chatRoutes.delete("/api/streams/:id/chat/bans/:userId", validStreamId, requireOwner, registeredStream, async (c) => {
+chatRoutes.delete("/api/streams/:id/chat/bans/:userId", validStreamId, requireStreamOwner, registeredStream, async (c) => {
   const userId = c.req.param("userId");
   if (!USER_ID_PATTERN.test(userId) || !(await chatRoom(c.env, c.req.param("id")).unbanUser(userId))) {
     return jsonError(c, 404, `user ${userId} is not banned in this chat`);
@@ -114,18 +94,8 @@ chatRoutes.delete("/api/streams/:id/chat/bans/:userId", validStreamId, requireOw
   return c.body(null, 204);
 });
 
-chatRoutes.put("/api/streams/:id/chat/slow-mode", validStreamId, requireOwner, registeredStream, jsonBody(slowModeRequestSchema), async (c) => {
+chatRoutes.put("/api/streams/:id/chat/slow-mode", validStreamId, requireStreamOwner, registeredStream, jsonBody(slowModeRequestSchema), async (c) => {
   const { seconds } = c.req.valid("json");
   await chatRoom(c.env, c.req.param("id")).setSlowMode(seconds);
   return c.json({ seconds });
 });
-
-/** Compares digests, so neither length nor a matching prefix leaks through timing. */
-async function sameSecret(presented: string, expected: string): Promise<boolean> {
-  const encoder = new TextEncoder();
-  const [a, b] = await Promise.all([
-    crypto.subtle.digest("SHA-256", encoder.encode(presented)),
-    crypto.subtle.digest("SHA-256", encoder.encode(expected)),
-  ]);
-  return crypto.subtle.timingSafeEqual(a, b);
-}

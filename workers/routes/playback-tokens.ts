@@ -3,9 +3,9 @@ import { z } from "zod";
 import { registryStub, type AppEnv } from "../env";
 import { parseIpPrefix } from "../media/ip-prefix";
 import { signPlaybackToken, TOKEN_PARAM } from "../media/playback-token";
-import { requireBearer } from "../middleware/bearer";
 import { jsonError } from "../middleware/errors";
 import { jsonBody } from "../middleware/json-body";
+import { requireStreamOwner } from "../middleware/stream-owner";
 import { hlsPath, STREAM_ID_PATTERN } from "../shared/layout";
 
 const MAX_TTL_SECONDS = 7 * 24 * 3600;
@@ -21,12 +21,12 @@ const mintBody = z.object({
 
 /**
  * `POST /api/streams/:id/playback-tokens {ttlSeconds, viewerPrefix?}` -> `{token, expiresAt, hlsUrl}`.
- * Called by the admin, or by the backend of a site that embeds the player and holds the admin token
- * (viewers never see it). A token can be minted before signed playback is switched on for the stream.
+ * Called by the admin or the stream's owner (its moderator token), typically from the backend of the
+ * site that embeds the player (viewers never see either token). A token can be minted before signed playback is switched on for the stream.
  */
 export const playbackTokenRoutes = new Hono<AppEnv>();
 
-playbackTokenRoutes.post("/api/streams/:id/playback-tokens", requireBearer("ADMIN_TOKEN"), jsonBody(mintBody), async (c) => {
+playbackTokenRoutes.post("/api/streams/:id/playback-tokens", requireStreamOwner, jsonBody(mintBody), async (c) => {
   const secret = c.env.PLAYBACK_SIGNING_KEY;
   if (!secret) return jsonError(c, 500, "PLAYBACK_SIGNING_KEY is not configured on the server; set it with `wrangler secret put PLAYBACK_SIGNING_KEY`");
   const id = c.req.param("id");
