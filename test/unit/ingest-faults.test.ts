@@ -1,14 +1,11 @@
 import { execFileSync } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renditionKey, segmentFileName } from "../../workers/shared/layout";
-import { loadConfig } from "../../ingest-node/config";
-import { startIngestNode, type IngestNode } from "../../ingest-node/ingest-node";
+import type { IngestNode } from "../../ingest-node/ingest-node";
 import { parseMediaPlaylist } from "../../ingest-node/packager/media-playlist";
 import type { PutOptions } from "../../ingest-node/storage/object-store";
-import { captureLogger, freePort, publish, RecordingStore, startFakeEdge, waitFor, type FakeEdge } from "./ingest-fixtures";
+import { captureLogger, publish, RecordingStore, startFakeEdge, startInProcessIngest, waitFor, type FakeEdge, type InProcessIngest } from "./ingest-fixtures";
 
 /**
  * Issue 7 with real node-media-server and ffmpeg in this process: ffmpeg killed, the encoder dropping
@@ -36,7 +33,9 @@ describe("ingest node faults: nothing lost, nothing stuck", () => {
   let store: OutageStore;
   let node: IngestNode;
   let workDir: string;
-  const { logger, lines } = captureLogger();
+  const log = captureLogger();
+  const { lines } = log;
+  let ingest: InProcessIngest;
   const streams: Record<string, string> = {};
   const keyFor = (stream: string) => {
     const key = `sk_${Buffer.from(stream).toString("hex").padEnd(40, "0").slice(0, 40)}`;
@@ -47,22 +46,21 @@ describe("ingest node faults: nothing lost, nothing stuck", () => {
   beforeAll(async () => {
     edge = await startFakeEdge(SECRET, streams);
     store = new OutageStore();
-    workDir = await mkdtemp(join(tmpdir(), "onair-faults-test-"));
-    const config = loadConfig({
-      ONAIR_INGEST_SECRET: SECRET,
-      ONAIR_EDGE_URL: edge.url,
-      ONAIR_RTMP_PORT: String(await freePort()),
-      ONAIR_WORK_DIR: workDir,
-      ONAIR_RECONNECT_WINDOW_SECONDS: String(RECONNECT_WINDOW_SECONDS),
+    ingest = await startInProcessIngest({
+      name: "faults",
+      secret: SECRET,
+      edge,
+      store,
+      log,
+      env: {
+        ONAIR_RECONNECT_WINDOW_SECONDS: String(RECONNECT_WINDOW_SECONDS),
+      },
     });
-    node = await startIngestNode(config, { store, logger });
+    ({ node, workDir } = ingest);
   });
 
   afterAll(async () => {
-    await node?.stop();
-    await edge?.close();
-    if (process.env.ONAIR_VERBOSE === "1") console.log(lines.join("\n"));
-    await rm(workDir, { recursive: true, force: true });
+    await ingest?.stop();
   });
 
   const eventsOf = (stream: string) => edge.events.filter((e) => e.streamId === stream);

@@ -1,15 +1,62 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Writable } from "node:stream";
 import { INGEST_AUTHORIZE_PATH, INGEST_EVENTS_PATH, type IngestEvent } from "../../workers/shared/ingest-api";
+import { loadConfig } from "../../ingest-node/config";
+import { startIngestNode, type IngestNode } from "../../ingest-node/ingest-node";
 import { createLogger, type Logger } from "../../ingest-node/logger";
+import { freePort } from "../helpers/stack";
 import type { ObjectStore, PutOptions } from "../../ingest-node/storage/object-store";
 
 /** Shared by the ingest node's unit tests: a fake edge, a recording store, a publisher, a log capture. */
 
-export { freePort } from "../helpers/stack";
+export { freePort };
+
+export interface InProcessIngest {
+  node: IngestNode;
+  /** the node's spool directory, fresh for this test file */
+  workDir: string;
+  rtmpPort: number;
+  /** stops the node and the fake edge, prints the log when ONAIR_VERBOSE=1, removes the spool */
+  stop(): Promise<void>;
+}
+
+/** The whole ingest node in this process on a free port, configured the way main.ts would be. */
+export async function startInProcessIngest(options: {
+  name: string;
+  secret: string;
+  edge: FakeEdge;
+  store: ObjectStore;
+  log: { logger: Logger; lines: string[] };
+  env?: Record<string, string>;
+}): Promise<InProcessIngest> {
+  const workDir = await mkdtemp(join(tmpdir(), `onair-${options.name}-test-`));
+  const rtmpPort = await freePort();
+  const config = loadConfig({
+    ONAIR_INGEST_SECRET: options.secret,
+    ONAIR_EDGE_URL: options.edge.url,
+    ONAIR_RTMP_PORT: String(rtmpPort),
+    ONAIR_WORK_DIR: workDir,
+    ...options.env,
+  });
+  const node = await startIngestNode(config, { store: options.store, logger: options.log.logger });
+  return {
+    node,
+    workDir,
+    rtmpPort,
+    async stop() {
+      await node.stop();
+      await options.edge.close();
+      if (process.env.ONAIR_VERBOSE === "1") console.log(options.log.lines.join("\n"));
+      await rm(workDir, { recursive: true, force: true });
+    },
+  };
+}
 
 export interface FakeEdge {
   url: string;

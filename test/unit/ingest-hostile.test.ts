@@ -1,15 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
 import { connect, type Socket } from "node:net";
-import { tmpdir } from "node:os";
 import v8 from "node:v8";
 import { runInNewContext } from "node:vm";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../ingest-node/config";
-import { startIngestNode, type IngestNode } from "../../ingest-node/ingest-node";
+import type { IngestNode } from "../../ingest-node/ingest-node";
 import type { ObjectStore } from "../../ingest-node/storage/object-store";
-import { captureLogger, freePort, publish, startFakeEdge, waitFor, type FakeEdge } from "./ingest-fixtures";
+import { captureLogger, publish, startFakeEdge, startInProcessIngest, waitFor, type FakeEdge, type InProcessIngest } from "./ingest-fixtures";
 
 /**
  * Hostile RTMP against the whole ingest node while it streams: every hostile connection is closed by
@@ -94,32 +90,31 @@ describe("hostile RTMP", () => {
   let edge: FakeEdge;
   let store: KeyOnlyStore;
   let node: IngestNode;
-  let workDir: string;
   let port: number;
-  const { logger, lines } = captureLogger();
+  const log = captureLogger();
+  const { lines } = log;
+  let ingest: InProcessIngest;
 
   beforeAll(async () => {
     edge = await startFakeEdge(SECRET, { [KEY]: STREAM });
     store = new KeyOnlyStore();
-    workDir = await mkdtemp(join(tmpdir(), "onair-hostile-test-"));
-    port = await freePort();
-    const config = loadConfig({
-      ONAIR_INGEST_SECRET: SECRET,
-      ONAIR_EDGE_URL: edge.url,
-      ONAIR_RTMP_PORT: String(port),
-      ONAIR_WORK_DIR: workDir,
-      // Every attack comes from 127.0.0.1 here: the per-address cap must not hide what the other limits do.
-      ONAIR_RTMP_MAX_CONNECTIONS_PER_ADDRESS: "100000",
-      ONAIR_RECONNECT_WINDOW_SECONDS: "0",
+    ingest = await startInProcessIngest({
+      name: "hostile",
+      secret: SECRET,
+      edge,
+      store,
+      log,
+      env: {
+        // Every attack comes from 127.0.0.1 here: the per-address cap must not hide what the other limits do.
+        ONAIR_RTMP_MAX_CONNECTIONS_PER_ADDRESS: "100000",
+        ONAIR_RECONNECT_WINDOW_SECONDS: "0",
+      },
     });
-    node = await startIngestNode(config, { store, logger });
+    ({ node, rtmpPort: port } = ingest);
   });
 
   afterAll(async () => {
-    await node?.stop();
-    await edge?.close();
-    if (process.env.ONAIR_VERBOSE === "1") console.log(lines.join("\n"));
-    await rm(workDir, { recursive: true, force: true });
+    await ingest?.stop();
   });
 
   const playlistPuts = () => store.keys.filter((key) => key.endsWith("/720p/index.m3u8")).length;

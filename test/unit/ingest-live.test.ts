@@ -1,13 +1,11 @@
-import { mkdtemp, readdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { masterPlaylistKey, posterKey, renditionKey, sessionPrefix } from "../../workers/shared/layout";
 import { cacheControlFor } from "../../workers/shared/cache-policy";
-import { loadConfig } from "../../ingest-node/config";
-import { startIngestNode, type IngestNode } from "../../ingest-node/ingest-node";
+import type { IngestNode } from "../../ingest-node/ingest-node";
 import { parseMediaPlaylist } from "../../ingest-node/packager/media-playlist";
-import { captureLogger, freePort, publish, RecordingStore, startFakeEdge, waitFor, type FakeEdge } from "./ingest-fixtures";
+import { captureLogger, publish, RecordingStore, startFakeEdge, startInProcessIngest, waitFor, type FakeEdge, type InProcessIngest } from "./ingest-fixtures";
 
 /**
  * The ingest node in this process with real node-media-server and ffmpeg: a fake edge (the unit's
@@ -23,28 +21,29 @@ describe("ingest node: RTMP in, ordered HLS uploads out", () => {
   let store: RecordingStore;
   let node: IngestNode;
   let workDir: string;
-  const { logger, lines } = captureLogger();
+  const log = captureLogger();
+  const { lines } = log;
+  let ingest: InProcessIngest;
 
   beforeAll(async () => {
     edge = await startFakeEdge(SECRET, { [KEY]: STREAM_ID, [OTHER_KEY_SAME_STREAM]: STREAM_ID });
     store = new RecordingStore();
-    workDir = await mkdtemp(join(tmpdir(), "onair-ingest-test-"));
-    const config = loadConfig({
-      ONAIR_INGEST_SECRET: SECRET,
-      ONAIR_EDGE_URL: edge.url,
-      ONAIR_RTMP_PORT: String(await freePort()),
-      ONAIR_WORK_DIR: workDir,
-      // These tests are about one publish; reconnects are ingest-faults.test.ts's.
-      ONAIR_RECONNECT_WINDOW_SECONDS: "0",
+    ingest = await startInProcessIngest({
+      name: "ingest",
+      secret: SECRET,
+      edge,
+      store,
+      log,
+      env: {
+        // These tests are about one publish; reconnects are ingest-faults.test.ts's.
+        ONAIR_RECONNECT_WINDOW_SECONDS: "0",
+      },
     });
-    node = await startIngestNode(config, { store, logger });
+    ({ node, workDir } = ingest);
   });
 
   afterAll(async () => {
-    await node?.stop();
-    await edge?.close();
-    if (process.env.ONAIR_VERBOSE === "1") console.log(lines.join("\n"));
-    await rm(workDir, { recursive: true, force: true });
+    await ingest?.stop();
   });
 
   it("refuses an unknown key before any transcoding, and stores nothing", async () => {
