@@ -1,4 +1,4 @@
-import { INIT_FILE, SEGMENT_FILE_PATTERN } from "../../workers/shared/layout";
+import { SEGMENT_FILE_PATTERN } from "../../workers/shared/layout";
 
 /**
  * Media playlists both ways. ffmpeg's are read for what they name (files, durations, whether final);
@@ -57,6 +57,8 @@ export function parseMediaPlaylist(text: string): MediaPlaylist {
 export interface ListedSegment {
   uri: string;
   duration: number;
+  /** the stored init segment it decodes with (layout: init-<n>.mp4) */
+  initFile: string;
   /** a break in the timeline (another ffmpeg, or segments lost) right before this segment */
   discontinuity: boolean;
 }
@@ -69,9 +71,14 @@ export interface RenderInput {
   targetDuration: number;
   segments: readonly ListedSegment[];
   ended: boolean;
+  /** the whole session, final: a recording (EXT-X-PLAYLIST-TYPE:VOD) */
+  vod?: boolean;
 }
 
-/** A stored CMAF media playlist; its EXT-X-MAP is the layout's init.mp4. */
+/**
+ * A stored CMAF media playlist. EXT-X-MAP names the init segment of the segments after it, and is
+ * repeated wherever that changes (a new ffmpeg whose media differs: always after a discontinuity).
+ */
 export function renderMediaPlaylist(p: RenderInput): string {
   // The target duration must cover every segment's duration rounded to the nearest second (RFC 8216 4.3.3.1).
   const target = Math.max(p.targetDuration, ...p.segments.map((s) => Math.round(s.duration)));
@@ -81,11 +88,14 @@ export function renderMediaPlaylist(p: RenderInput): string {
     `#EXT-X-TARGETDURATION:${target}`,
     `#EXT-X-MEDIA-SEQUENCE:${p.mediaSequence}`,
     `#EXT-X-DISCONTINUITY-SEQUENCE:${p.discontinuitySequence}`,
+    ...(p.vod ? ["#EXT-X-PLAYLIST-TYPE:VOD"] : []),
     "#EXT-X-INDEPENDENT-SEGMENTS",
-    `#EXT-X-MAP:URI="${INIT_FILE}"`,
   ];
+  let initFile: string | null = null;
   for (const s of p.segments) {
     if (s.discontinuity) lines.push("#EXT-X-DISCONTINUITY");
+    if (s.initFile !== initFile) lines.push(`#EXT-X-MAP:URI="${s.initFile}"`);
+    initFile = s.initFile;
     lines.push(`#EXTINF:${s.duration.toFixed(6)},`, s.uri);
   }
   if (p.ended) lines.push("#EXT-X-ENDLIST");

@@ -155,7 +155,6 @@ export class LiveSession extends EventEmitter<LiveSessionEvents> {
       store, streamId, sessionId, spoolDir: this.spoolDir, renditions, logger: this.logger, maxSpooledSegments: this.options.maxSpooledSegments,
     });
     uploader.on("live", () => this.emit("live", renditions));
-    uploader.once("format-changed", () => void this.stop("format-changed"));
     this.uploader = uploader;
     await this.serially(() => this.startRun());
   }

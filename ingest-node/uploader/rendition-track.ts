@@ -6,7 +6,8 @@ import { renderMediaPlaylist, type MediaPlaylist } from "../packager/media-playl
  * finished but we have not stored yet (the spool queue), and the stored live window we list. Sequence
  * numbers and stored names are given at store time, so they stay consecutive whatever happens before:
  * a new ffmpeg (its own numbering starts over in its own directory) or segments dropped because the
- * spool was full both become an EXT-X-DISCONTINUITY before the next listed segment.
+ * spool was full both become an EXT-X-DISCONTINUITY before the next listed segment. A recorded session
+ * also keeps every stored segment, for the whole-session playlist rendered at its end.
  */
 export interface QueuedSegment {
   /** the directory of the ffmpeg that wrote it */
@@ -23,6 +24,8 @@ export interface StoredSegment {
   uri: string;
   duration: number;
   discontinuity: boolean;
+  /** the stored init segment it decodes with */
+  initFile: string;
 }
 
 export class RenditionTrack {
@@ -30,6 +33,8 @@ export class RenditionTrack {
   readonly queue: QueuedSegment[] = [];
   /** stored and listed, oldest first */
   readonly window: StoredSegment[] = [];
+  /** every stored segment, oldest first, when the session is recorded */
+  readonly history: StoredSegment[] | null;
   nextSequence = 1;
   ended = false;
   private discontinuitySequence = 0;
@@ -41,7 +46,10 @@ export class RenditionTrack {
   constructor(
     private readonly windowSize: number,
     private readonly maxQueued: number,
-  ) {}
+    record = false,
+  ) {
+    this.history = record ? [] : null;
+  }
 
   /** Queues what this ffmpeg playlist names that was not seen before; returns what the bound pushed out. */
   take(dir: string, playlist: MediaPlaylist): QueuedSegment[] {
@@ -65,20 +73,39 @@ export class RenditionTrack {
   }
 
   /**
-   * The queue's head is stored under nameFor(): it joins the window. Returns the segments that slid out
-   * of the window. If the head was dropped meanwhile (spool bound), returns null: the object is orphaned.
+   * The queue's head is stored under nameFor(), to be played with initFile: it joins the window. Returns
+   * the segments that slid out of the window. If the head was dropped meanwhile (spool bound), returns
+   * null: the object is orphaned.
    */
-  stored(segment: QueuedSegment): StoredSegment[] | null {
+  stored(segment: QueuedSegment, initFile: string): StoredSegment[] | null {
     if (this.queue[0] !== segment) return null;
     this.queue.shift();
-    this.window.push({ sequence: this.nextSequence, uri: this.nameFor(), duration: segment.duration, discontinuity: segment.discontinuity });
+    const entry = { sequence: this.nextSequence, uri: this.nameFor(), duration: segment.duration, discontinuity: segment.discontinuity, initFile };
+    this.window.push(entry);
+    this.history?.push(entry);
     this.nextSequence += 1;
     const out = this.window.splice(0, Math.max(0, this.window.length - this.windowSize));
     this.discontinuitySequence += out.filter((s) => s.discontinuity).length;
     return out;
   }
 
+  /** Seconds of media stored this session (the whole history when recorded, else the window). */
+  get storedSeconds(): number {
+    return (this.history ?? this.window).reduce((sum, s) => sum + s.duration, 0);
+  }
+
+  /** The live playlist; once ended, a recorded session's playlist lists all of it. */
   render(): string {
+    if (this.ended && this.history && this.history.length > 0) {
+      return renderMediaPlaylist({
+        mediaSequence: this.history[0]!.sequence,
+        discontinuitySequence: 0,
+        targetDuration: this.targetDuration,
+        segments: this.history,
+        ended: true,
+        vod: true,
+      });
+    }
     return renderMediaPlaylist({
       mediaSequence: this.window[0]?.sequence ?? this.nextSequence,
       discontinuitySequence: this.discontinuitySequence,

@@ -2,7 +2,10 @@ import { EventEmitter } from "node:events";
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { cacheControlFor } from "../../workers/shared/cache-policy";
-import { CONTENT_TYPES, INIT_FILE, MEDIA_PLAYLIST_FILE, masterPlaylistKey, posterKey, renditionKey, type MediaKind } from "../../workers/shared/layout";
+import type { RecordingInfo } from "../../workers/shared/ingest-api";
+import {
+  CONTENT_TYPES, MEDIA_PLAYLIST_FILE, initFileName, masterPlaylistKey, posterKey, renditionKey, sessionMasterKey, sessionMasterPath, type MediaKind,
+} from "../../workers/shared/layout";
 import type { Logger } from "../logger";
 import { rewriteMasterPlaylist } from "../packager/master-playlist";
 import { parseMediaPlaylist } from "../packager/media-playlist";
@@ -14,10 +17,11 @@ import { RenditionTrack, type QueuedSegment, type StoredSegment } from "./rendit
 /**
  * Moves one session's ffmpeg output into the object store in an order that never shows a viewer a
  * dangling reference: a rendition's init segment and every segment a playlist names are stored before
- * that playlist (which we render: rendition-track.ts), and the master only once every rendition's
- * playlist is stored. One worker per rendition, so puts of one key never overlap. A store outage
- * holds segments in the spool and retries with backoff; past the spool bound the oldest unstored
- * segments are dropped (logged, counted), never a crash and never an unbounded disk.
+ * that playlist (which we render: rendition-track.ts), and the masters (the session's own, then the
+ * stream's) only once every rendition's playlist is stored. One worker per rendition, so puts of one key
+ * never overlap. A store outage holds segments in the spool and retries with backoff; past the spool
+ * bound the oldest unstored segments are dropped (logged, counted), never a crash and never an
+ * unbounded disk. A recorded session keeps every segment and ends with whole-session playlists.
  */
 export interface SessionUploaderOptions {
   store: ObjectStore;
@@ -29,6 +33,8 @@ export interface SessionUploaderOptions {
   logger: Logger;
   /** unstored segments kept per rendition before the oldest are dropped */
   maxSpooledSegments?: number;
+  /** keep every segment; at the end the playlists list the whole session (a recording) */
+  record?: boolean;
 }
 
 /** Segments a live playlist lists: enough for players that start three segments behind the edge. */
@@ -40,15 +46,17 @@ const DEFAULT_MAX_SPOOLED_SEGMENTS = 150;
 export interface SessionUploaderEvents {
   /** the master playlist is stored: viewers can start */
   live: [];
-  /** a new ffmpeg wrote an init segment unlike the stored one: the session cannot continue in place */
-  "format-changed": [rendition: string];
 }
 
 interface RenditionUpload {
   name: string;
   track: RenditionTrack;
   worker: Promise<void> | null;
-  init: Buffer | null;
+  /** the init segment stored last, which later ffmpegs' segments reuse if their media is the same */
+  init: { file: string; bytes: Buffer } | null;
+  /** stored init file per ffmpeg init segment (path in the spool), so each is read and compared once */
+  initFiles: Map<string, string>;
+  initGenerations: number;
   playlistDirty: boolean;
   playlistStored: boolean;
   /** slid out of the window, deleted from the store once RETAINED_BEHIND_WINDOW further behind */
@@ -60,9 +68,15 @@ export class SessionUploader extends EventEmitter<SessionUploaderEvents> {
   private readonly renditions: Map<string, RenditionUpload>;
   private readonly abort = new AbortController();
   private readonly logger: Logger;
+  /** renditions in the masters: all of them until some are shed to keep up with live */
+  private active: string[];
+  /** the newest master from the spool (URIs relative to it), and the body last stored from it */
   private masterText: string | null = null;
-  private masterState: "waiting" | "publishing" | "published" = "waiting";
-  private masterPublish: Promise<void> = Promise.resolve();
+  private storedMaster: string | null = null;
+  private masterPublish: Promise<void> | null = null;
+  private live = false;
+  private readonly startedAt = new Date();
+  private endedAt: Date | null = null;
   /** segments dropped unstored because the spool bound was reached (a store outage outlasted it) */
   droppedSegments = 0;
 
@@ -70,10 +84,22 @@ export class SessionUploader extends EventEmitter<SessionUploaderEvents> {
     super();
     this.logger = options.logger.child({ component: "uploader" });
     const maxQueued = options.maxSpooledSegments ?? DEFAULT_MAX_SPOOLED_SEGMENTS;
+    this.active = [...options.renditions];
     this.renditions = new Map(
       options.renditions.map((name) => [
         name,
-        { name, track: new RenditionTrack(LIVE_WINDOW_SEGMENTS, maxQueued), worker: null, init: null, playlistDirty: false, playlistStored: false, retired: [], backoff: new Backoff() },
+        {
+          name,
+          track: new RenditionTrack(LIVE_WINDOW_SEGMENTS, maxQueued, options.record),
+          worker: null,
+          init: null,
+          initFiles: new Map(),
+          initGenerations: 0,
+          playlistDirty: false,
+          playlistStored: false,
+          retired: [],
+          backoff: new Backoff(),
+        },
       ]),
     );
   }
@@ -81,7 +107,7 @@ export class SessionUploader extends EventEmitter<SessionUploaderEvents> {
   /** ffmpeg's playlist of one rendition, from the ffmpeg writing into dir (a new dir: a new ffmpeg). */
   offerPlaylist(rendition: string, text: string, dir = this.options.spoolDir): void {
     const upload = this.renditions.get(rendition);
-    if (!upload || upload.track.ended) return;
+    if (!upload || upload.track.ended || !this.active.includes(rendition)) return;
     try {
       const dropped = upload.track.take(dir, parseMediaPlaylist(text));
       if (dropped.length > 0) void this.drop(upload, dropped);
@@ -91,9 +117,39 @@ export class SessionUploader extends EventEmitter<SessionUploaderEvents> {
     this.kick(upload);
   }
 
+  /** The master of the newest ffmpeg: published once every rendition is stored, and again when it changes. */
   offerMaster(text: string): void {
     this.masterText = text;
     this.publishMasterWhenReady();
+  }
+
+  /**
+   * Renditions no longer produced (dropped to keep up with live): the masters stop naming them, then
+   * their media playlists are deleted, so a player still on one gets a 404 and switches to another.
+   */
+  async shedRenditions(dropped: readonly string[]): Promise<void> {
+    const shed = dropped.filter((name) => this.active.includes(name));
+    if (shed.length === 0) return;
+    this.active = this.active.filter((name) => !shed.includes(name));
+    for (const name of shed) this.renditions.get(name)!.track.queue.length = 0;
+    await Promise.all(shed.map((name) => this.renditions.get(name)!.worker));
+    this.publishMasterWhenReady();
+    await this.masterPublish;
+    const keys = shed.map((name) => renditionKey(this.options.streamId, this.options.sessionId, name, MEDIA_PLAYLIST_FILE));
+    await this.options.store.delete(keys).catch((error: unknown) => this.logger.warn({ err: error, keys }, "playlists of shed renditions not deleted"));
+  }
+
+  /** What a recorded session left in the store, once endPlaylists() is done; null if not recorded or never live. */
+  recording(): RecordingInfo | null {
+    if (!this.options.record || !this.live || !this.endedAt) return null;
+    const seconds = Math.max(0, ...this.active.map((name) => this.renditions.get(name)!.track.storedSeconds));
+    return {
+      masterPath: sessionMasterPath(this.options.streamId, this.options.sessionId),
+      durationSeconds: Math.round(seconds * 1000) / 1000,
+      startedAt: this.startedAt.toISOString(),
+      endedAt: this.endedAt.toISOString(),
+      renditions: [...this.active],
+    };
   }
 
   /**
@@ -118,8 +174,9 @@ export class SessionUploader extends EventEmitter<SessionUploaderEvents> {
 
   /** Stores every playlist with EXT-X-ENDLIST once everything before it is stored. */
   async endPlaylists(): Promise<void> {
+    this.endedAt ??= new Date();
     for (const upload of this.renditions.values()) {
-      if (upload.track.ended) continue;
+      if (upload.track.ended || !this.active.includes(upload.name)) continue;
       upload.track.ended = true;
       upload.playlistDirty = upload.playlistStored || upload.track.queue.length > 0;
       this.kick(upload);
@@ -147,11 +204,6 @@ export class SessionUploader extends EventEmitter<SessionUploaderEvents> {
         else await this.storePlaylist(upload);
         upload.backoff.reset();
       } catch (error) {
-        if (error instanceof FormatChanged) {
-          this.logger.error({ rendition: upload.name }, "a new ffmpeg's init segment differs from the stored one; the session cannot continue in place");
-          this.emit("format-changed", upload.name);
-          return;
-        }
         if (this.abort.signal.aborted) return;
         const delay = upload.backoff.next();
         this.logger.warn({ err: error, rendition: upload.name, attempt: upload.backoff.attempt, nextDelayMs: delay, spooled: track.queue.length }, "upload failed; retrying");
@@ -161,11 +213,11 @@ export class SessionUploader extends EventEmitter<SessionUploaderEvents> {
   }
 
   private async storeSegment(upload: RenditionUpload, segment: QueuedSegment): Promise<void> {
-    await this.ensureInit(upload, segment);
+    const initFile = await this.storedInit(upload, segment);
     const spoolPath = join(segment.dir, upload.name, segment.spoolUri);
     const name = upload.track.nameFor();
     await this.put(this.key(upload, name), await readFile(spoolPath), "media-segment");
-    const out = upload.track.stored(segment);
+    const out = upload.track.stored(segment, initFile);
     if (out === null) {
       // Dropped by the spool bound while its put was in flight: stored, but never listed.
       await this.options.store.delete([this.key(upload, name)]).catch(() => {});
@@ -173,18 +225,28 @@ export class SessionUploader extends EventEmitter<SessionUploaderEvents> {
     }
     await rm(spoolPath, { force: true });
     upload.playlistDirty = true;
-    upload.retired.push(...out);
+    if (!this.options.record) upload.retired.push(...out);
   }
 
-  /** The layout has one init.mp4 per rendition and session: a later ffmpeg must describe the same media. */
-  private async ensureInit(upload: RenditionUpload, segment: QueuedSegment): Promise<void> {
-    const bytes = await readFile(join(segment.dir, upload.name, segment.initUri));
-    if (upload.init === null) {
-      await this.put(this.key(upload, INIT_FILE), bytes, "init-segment");
-      upload.init = bytes;
-    } else if (!sameInitMedia(upload.init, bytes)) {
-      throw new FormatChanged();
+  /**
+   * The stored init file a segment decodes with. A later ffmpeg describing the same media reuses the one
+   * stored (players then keep their decoder across the discontinuity); different media (a new ladder, a
+   * publisher back with another format) gets the next init-<n>.mp4, named by the playlists from there on.
+   */
+  private async storedInit(upload: RenditionUpload, segment: QueuedSegment): Promise<string> {
+    const spoolPath = join(segment.dir, upload.name, segment.initUri);
+    const known = upload.initFiles.get(spoolPath);
+    if (known) return known;
+    const bytes = await readFile(spoolPath);
+    if (upload.init === null || !sameInitMedia(upload.init.bytes, bytes)) {
+      const file = initFileName(upload.initGenerations + 1);
+      await this.put(this.key(upload, file), bytes, "init-segment");
+      upload.initGenerations += 1;
+      if (upload.init !== null) this.logger.warn({ rendition: upload.name, init: file }, "a new ffmpeg's media differs from the last; its segments get a new init segment");
+      upload.init = { file, bytes };
     }
+    upload.initFiles.set(spoolPath, upload.init.file);
+    return upload.init.file;
   }
 
   private async storePlaylist(upload: RenditionUpload): Promise<void> {
@@ -211,31 +273,50 @@ export class SessionUploader extends EventEmitter<SessionUploaderEvents> {
   }
 
   private publishMasterWhenReady(): void {
-    if (this.masterState !== "waiting" || this.masterText === null) return;
-    const ready = [...this.renditions.values()].every((r) => r.playlistStored);
+    if (this.masterPublish || this.masterText === null) return;
+    const ready = this.active.every((name) => this.renditions.get(name)!.playlistStored);
     if (!ready) return;
-    const text = this.masterText;
-    this.masterState = "publishing";
-    this.masterPublish = this.publishMaster(text);
+    this.masterPublish = this.publishMasters().finally(() => {
+      this.masterPublish = null;
+    });
   }
 
-  private async publishMaster(text: string): Promise<void> {
-    try {
-      const body = rewriteMasterPlaylist(text, this.options.sessionId, this.options.renditions);
-      await this.put(masterPlaylistKey(this.options.streamId), Buffer.from(body), "master-playlist");
-      this.masterState = "published";
-      this.logger.info({ renditions: this.options.renditions }, "master playlist stored: the stream is live");
+  /** Stores the newest master until what is stored is current (a newer one may arrive meanwhile). */
+  private async publishMasters(): Promise<void> {
+    for (;;) {
+      const text = this.masterText;
+      if (text === null || this.abort.signal.aborted) return;
+      const { streamId, sessionId } = this.options;
+      let session: string;
+      let stream: string;
+      try {
+        session = rewriteMasterPlaylist(text, null, this.active);
+        stream = rewriteMasterPlaylist(text, sessionId, this.active);
+      } catch (error) {
+        // Wait for ffmpeg's next version of the master rather than give up on the session.
+        if (this.masterText === text) this.masterText = null;
+        return this.logger.warn({ err: error }, "master playlist not published yet");
+      }
+      if (stream === this.storedMaster) return;
+      try {
+        // The session's own master first: the stream's master is what starts players.
+        await this.put(sessionMasterKey(streamId, sessionId), Buffer.from(session), "master-playlist");
+        await this.put(masterPlaylistKey(streamId), Buffer.from(stream), "master-playlist");
+      } catch (error) {
+        if (!this.abort.signal.aborted) this.logger.warn({ err: error }, "master playlist not published");
+        return;
+      }
+      this.storedMaster = stream;
+      if (this.live) continue;
+      this.live = true;
+      this.logger.info({ renditions: this.active }, "master playlist stored: the stream is live");
       this.emit("live");
-    } catch (error) {
-      // Wait for ffmpeg's next version of the master rather than give up on the session.
-      this.masterState = "waiting";
-      if (this.masterText === text) this.masterText = null;
-      if (!this.abort.signal.aborted) this.logger.warn({ err: error }, "master playlist not published yet");
     }
   }
 
-  /** Frees store space beyond the retention margin behind the window. */
+  /** Frees store space beyond the retention margin behind the window; a recording keeps everything. */
   private async expire(upload: RenditionUpload): Promise<void> {
+    if (this.options.record) return;
     const keepFrom = (upload.track.window[0]?.sequence ?? upload.track.nextSequence) - RETAINED_BEHIND_WINDOW;
     const expired = upload.retired.filter((s) => s.sequence < keepFrom);
     if (expired.length === 0) return;
@@ -258,5 +339,3 @@ export class SessionUploader extends EventEmitter<SessionUploaderEvents> {
     });
   }
 }
-
-class FormatChanged extends Error {}

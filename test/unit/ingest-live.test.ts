@@ -103,8 +103,8 @@ describe("ingest node: RTMP in, ordered HLS uploads out", () => {
       const rendition = put.key.split("/").at(-2)!;
       const text = Buffer.from(put.body).toString("utf8");
       const playlist = parseMediaPlaylist(text);
-      expect(playlist.initUri).toBe("init.mp4");
-      for (const file of ["init.mp4", ...playlist.segments.map((s) => s.uri)]) {
+      expect(playlist.initUri).toBe("init-1.mp4");
+      for (const file of ["init-1.mp4", ...playlist.segments.map((s) => s.uri)]) {
         const stored = putIndex.get(renditionKey(STREAM_ID, sessionId, rendition, file));
         expect(stored, `${file} before ${put.key} #${index}`).toBeLessThan(index);
       }

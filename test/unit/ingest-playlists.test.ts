@@ -49,8 +49,8 @@ describe("media playlists", () => {
       discontinuitySequence: 1,
       targetDuration: 2,
       segments: [
-        { uri: "seg-00007.m4s", duration: 2, discontinuity: false },
-        { uri: "seg-00008.m4s", duration: 2.6, discontinuity: true },
+        { uri: "seg-00007.m4s", duration: 2, discontinuity: false, initFile: "init-1.mp4" },
+        { uri: "seg-00008.m4s", duration: 2.6, discontinuity: true, initFile: "init-1.mp4" },
       ],
       ended: true,
     });
@@ -60,7 +60,7 @@ describe("media playlists", () => {
 #EXT-X-MEDIA-SEQUENCE:7
 #EXT-X-DISCONTINUITY-SEQUENCE:1
 #EXT-X-INDEPENDENT-SEGMENTS
-#EXT-X-MAP:URI="init.mp4"
+#EXT-X-MAP:URI="init-1.mp4"
 #EXTINF:2.000000,
 seg-00007.m4s
 #EXT-X-DISCONTINUITY
@@ -69,6 +69,39 @@ seg-00008.m4s
 #EXT-X-ENDLIST
 `);
     expect(parseMediaPlaylist(text).segments.map((s) => s.sequence)).toEqual([7, 8]);
+  });
+
+  it("names a new init segment after the discontinuity where the media changes, and marks a recording VOD", () => {
+    const text = renderMediaPlaylist({
+      mediaSequence: 1,
+      discontinuitySequence: 0,
+      targetDuration: 2,
+      segments: [
+        { uri: "seg-00001.m4s", duration: 2, discontinuity: false, initFile: "init-1.mp4" },
+        { uri: "seg-00002.m4s", duration: 2, discontinuity: true, initFile: "init-2.mp4" },
+        { uri: "seg-00003.m4s", duration: 2, discontinuity: false, initFile: "init-2.mp4" },
+      ],
+      ended: true,
+      vod: true,
+    });
+    expect(text).toBe(`#EXTM3U
+#EXT-X-VERSION:7
+#EXT-X-TARGETDURATION:2
+#EXT-X-MEDIA-SEQUENCE:1
+#EXT-X-DISCONTINUITY-SEQUENCE:0
+#EXT-X-PLAYLIST-TYPE:VOD
+#EXT-X-INDEPENDENT-SEGMENTS
+#EXT-X-MAP:URI="init-1.mp4"
+#EXTINF:2.000000,
+seg-00001.m4s
+#EXT-X-DISCONTINUITY
+#EXT-X-MAP:URI="init-2.mp4"
+#EXTINF:2.000000,
+seg-00002.m4s
+#EXTINF:2.000000,
+seg-00003.m4s
+#EXT-X-ENDLIST
+`);
   });
 
   it("refuses names outside the layout, so nothing unexpected is ever uploaded", () => {
@@ -81,7 +114,7 @@ seg-00008.m4s
 describe("a rendition's timeline across ffmpeg runs", () => {
   const ffmpeg = (from: number, to: number) => parseMediaPlaylist(FFMPEG_MEDIA.replace(/#EXTINF[\s\S]*/, "") + range(from, to).map((n) => `#EXTINF:2.0,\nseg-${String(n).padStart(5, "0")}.m4s\n`).join(""));
   const storeAll = (track: RenditionTrack) => {
-    while (track.queue[0]) track.stored(track.queue[0]);
+    while (track.queue[0]) track.stored(track.queue[0], "init-1.mp4");
   };
 
   it("continues the numbering after a new ffmpeg restarts at 1, and marks the break once", () => {
@@ -135,9 +168,18 @@ s3ss10n/480p/index.m3u8
 `);
   });
 
-  it("refuses a master that lacks a rendition or names one the ladder does not have", () => {
+  it("writes the session's own master with URIs next to it, leaving out renditions no longer produced", () => {
+    expect(rewriteMasterPlaylist(FFMPEG_MASTER, null, ["audio", "480p"])).toBe(`#EXTM3U
+#EXT-X-VERSION:7
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="group_aud",NAME="audio_0",DEFAULT=YES,URI="audio/index.m3u8"
+#EXT-X-STREAM-INF:BANDWIDTH=1680800,RESOLUTION=854x480,CODECS="avc1.64001f,mp4a.40.2",AUDIO="group_aud"
+480p/index.m3u8
+`);
+  });
+
+  it("refuses a master that lacks a rendition or names one outside the layout", () => {
     expect(() => rewriteMasterPlaylist(FFMPEG_MASTER, "s3ss10n", ["audio", "720p", "480p", "360p"])).toThrow(/lacks 360p/);
-    expect(() => rewriteMasterPlaylist(FFMPEG_MASTER, "s3ss10n", ["audio", "720p"])).toThrow(/480p\/index.m3u8/);
+    expect(() => rewriteMasterPlaylist(FFMPEG_MASTER.replace("480p/index.m3u8\n", "../x/index.m3u8\n"), "s3ss10n", ["audio", "720p"])).toThrow(/x\/index.m3u8/);
     expect(() => rewriteMasterPlaylist("", "s3ss10n", ["720p"])).toThrow(/#EXTM3U/);
   });
 });

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { cacheControlFor } from "../../workers/shared/cache-policy";
-import { masterPlaylistKey, renditionKey, segmentFileName } from "../../workers/shared/layout";
+import { masterPlaylistKey, renditionKey, segmentFileName, sessionMasterKey } from "../../workers/shared/layout";
 import type { PutOptions } from "../../ingest-node/storage/object-store";
 import { SessionUploader } from "../../ingest-node/uploader/uploader";
 import { parseMediaPlaylist } from "../../ingest-node/packager/media-playlist";
@@ -87,14 +87,16 @@ describe("session uploader", () => {
     uploader.offerPlaylist("480p", playlist("init_1.mp4", 1, 2));
     await uploader.drain();
     expect(order()).toEqual([
-      key("720p", "init.mp4"), key("720p", "seg-00001.m4s"), key("720p", "index.m3u8"),
-      key("480p", "init.mp4"), key("480p", "seg-00001.m4s"), key("480p", "seg-00002.m4s"), key("480p", "index.m3u8"),
-      masterPlaylistKey(STREAM),
+      key("720p", "init-1.mp4"), key("720p", "seg-00001.m4s"), key("720p", "index.m3u8"),
+      key("480p", "init-1.mp4"), key("480p", "seg-00001.m4s"), key("480p", "seg-00002.m4s"), key("480p", "index.m3u8"),
+      sessionMasterKey(STREAM, SESSION), masterPlaylistKey(STREAM),
     ]);
     expect(liveEvents).toBe(1);
-    expect(store.text(key("480p", "index.m3u8"))).toContain('#EXT-X-MAP:URI="init.mp4"');
+    expect(store.text(key("480p", "index.m3u8"))).toContain('#EXT-X-MAP:URI="init-1.mp4"');
     expect(store.text(masterPlaylistKey(STREAM))).toContain(`\n${SESSION}/480p/index.m3u8\n`);
-    expect(store.objects.get(key("720p", "init.mp4"))).toMatchObject({ contentType: "video/mp4", cacheControl: cacheControlFor({ kind: "init-segment" }) });
+    // The session's own master sits next to its renditions.
+    expect(store.text(sessionMasterKey(STREAM, SESSION))).toContain("\n480p/index.m3u8\n");
+    expect(store.objects.get(key("720p", "init-1.mp4"))).toMatchObject({ contentType: "video/mp4", cacheControl: cacheControlFor({ kind: "init-segment" }) });
     expect(Buffer.from(store.objects.get(key("480p", "seg-00002.m4s"))!.body).toString()).toBe("480p segment 2");
   });
 
@@ -102,7 +104,7 @@ describe("session uploader", () => {
     store.failures = 3;
     uploader.offerPlaylist("720p", playlist("init_0.mp4", 1, 2));
     await uploader.drain();
-    expect(order()).toEqual([key("720p", "init.mp4"), key("720p", "seg-00001.m4s"), key("720p", "seg-00002.m4s"), key("720p", "index.m3u8")]);
+    expect(order()).toEqual([key("720p", "init-1.mp4"), key("720p", "seg-00001.m4s"), key("720p", "seg-00002.m4s"), key("720p", "index.m3u8")]);
     expect(lines.filter((l) => l.includes("upload failed; retrying"))).toHaveLength(3);
   });
 
@@ -113,7 +115,7 @@ describe("session uploader", () => {
     uploader.offerPlaylist("720p", playlist("init_0.mp4", 1, 3));
     store.open();
     await uploader.drain();
-    expect(order()).toEqual([key("720p", "init.mp4"), ...[1, 2, 3].map((n) => key("720p", segmentFileName(n))), key("720p", "index.m3u8")]);
+    expect(order()).toEqual([key("720p", "init-1.mp4"), ...[1, 2, 3].map((n) => key("720p", segmentFileName(n))), key("720p", "index.m3u8")]);
     expect(parseMediaPlaylist(store.text(key("720p", "index.m3u8"))!).segments.map((s) => s.uri)).toEqual([1, 2, 3].map(segmentFileName));
   });
 
@@ -152,22 +154,73 @@ describe("session uploader", () => {
     expect(parseMediaPlaylist(text).segments.map((s) => s.sequence)).toEqual([1, 2, 3, 4, 5]);
     expect(text).toContain("seg-00003.m4s\n#EXT-X-DISCONTINUITY\n#EXTINF:2.000000,\nseg-00004.m4s");
     expect(Buffer.from(store.objects.get(key("720p", "seg-00005.m4s"))!.body).toString()).toBe("720p second run 2");
-    // The same init bytes: stored once.
-    expect(order().filter((k) => k.endsWith("init.mp4"))).toHaveLength(1);
+    // The same init bytes: stored once, named once.
+    expect(order().filter((k) => k.includes("/init-"))).toEqual([key("720p", "init-1.mp4")]);
+    expect(text.match(/#EXT-X-MAP/g)).toHaveLength(1);
   });
 
-  it("reports a new ffmpeg whose init segment differs, and stores none of its segments", async () => {
+  it("gives a new ffmpeg whose media differs its own init segment, named after the discontinuity", async () => {
     const second = join(spool, "run-2");
     await mkdir(join(second, "720p"), { recursive: true });
     await writeFile(join(second, "720p", "init_0.mp4"), "a 1080p init");
     await writeFile(join(second, "720p", segmentFileName(1)), "1080p segment");
-    const changed: string[] = [];
-    uploader.on("format-changed", (rendition) => changed.push(rendition));
     uploader.offerPlaylist("720p", playlist("init_0.mp4", 1, 1));
     uploader.offerPlaylist("720p", playlist("init_0.mp4", 1, 1), second);
     await uploader.drain();
-    expect(changed).toEqual(["720p"]);
-    expect(store.objects.has(key("720p", "seg-00002.m4s"))).toBe(false);
+    expect(Buffer.from(store.objects.get(key("720p", "init-2.mp4"))!.body).toString()).toBe("a 1080p init");
+    expect(order().indexOf(key("720p", "init-2.mp4"))).toBeLessThan(order().indexOf(key("720p", "seg-00002.m4s")));
+    expect(store.text(key("720p", "index.m3u8"))).toContain(
+      '#EXT-X-MAP:URI="init-1.mp4"\n#EXTINF:2.000000,\nseg-00001.m4s\n#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI="init-2.mp4"\n#EXTINF:2.000000,\nseg-00002.m4s\n',
+    );
+  });
+
+  it("records: keeps every segment and ends with one playlist over the whole session", async () => {
+    uploader.cancel();
+    uploader = new SessionUploader({ store, streamId: STREAM, sessionId: SESSION, spoolDir: spool, renditions: ["720p", "480p"], logger, record: true });
+    uploader.offerMaster(master);
+    for (const rendition of ["720p", "480p"]) uploader.offerPlaylist(rendition, playlist(rendition === "720p" ? "init_0.mp4" : "init_1.mp4", 1, 6));
+    await uploader.drain();
+    for (const rendition of ["720p", "480p"]) uploader.offerPlaylist(rendition, playlist(rendition === "720p" ? "init_0.mp4" : "init_1.mp4", 7, 12));
+    await uploader.drain();
+    expect(uploader.recording()).toBeNull();
+    // The live playlist slides as usual...
+    expect(parseMediaPlaylist(store.text(key("720p", "index.m3u8"))!).segments.map((s) => s.sequence)).toEqual([7, 8, 9, 10, 11, 12]);
+    await uploader.endPlaylists();
+    // ...but nothing was deleted, and the final playlist names all twelve.
+    expect(store.deleted).toEqual([]);
+    const vod = store.objects.get(key("720p", "index.m3u8"))!;
+    expect(parseMediaPlaylist(Buffer.from(vod.body).toString()).segments.map((s) => s.sequence)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(Buffer.from(vod.body).toString()).toContain("#EXT-X-PLAYLIST-TYPE:VOD\n");
+    expect(vod.cacheControl).toBe(cacheControlFor({ kind: "media-playlist", ended: true }));
+    expectEveryPlaylistNamesOnlyStoredSegments(store);
+    expect(uploader.recording()).toMatchObject({ masterPath: `/${sessionMasterKey(STREAM, SESSION)}`, durationSeconds: 24, renditions: ["720p", "480p"] });
+  });
+
+  it("without recording, expires old segments and reports no recording", async () => {
+    uploader.offerMaster(master);
+    for (const rendition of ["720p", "480p"]) uploader.offerPlaylist(rendition, playlist(rendition === "720p" ? "init_0.mp4" : "init_1.mp4", 1, 12));
+    await uploader.endPlaylists();
+    expect(store.deleted.length).toBeGreaterThan(0);
+    expect(uploader.recording()).toBeNull();
+  });
+
+  it("sheds a rendition: the masters stop naming it, then its playlist is deleted", async () => {
+    uploader.offerMaster(master);
+    uploader.offerPlaylist("720p", playlist("init_0.mp4", 1, 2));
+    uploader.offerPlaylist("480p", playlist("init_1.mp4", 1, 2));
+    await uploader.drain();
+    expect(store.text(masterPlaylistKey(STREAM))).toContain("/720p/index.m3u8");
+    await uploader.shedRenditions(["720p"]);
+    const streamMaster = store.text(masterPlaylistKey(STREAM))!;
+    expect(streamMaster).not.toContain("720p");
+    expect(streamMaster).toContain(`${SESSION}/480p/index.m3u8`);
+    expect(store.text(sessionMasterKey(STREAM, SESSION))).not.toContain("720p");
+    expect(store.deleted).toEqual([key("720p", "index.m3u8")]);
+    expect(order().lastIndexOf(masterPlaylistKey(STREAM))).toBeGreaterThan(-1);
+    // Later output of the shed rendition is ignored.
+    uploader.offerPlaylist("720p", playlist("init_0.mp4", 1, 4));
+    await uploader.drain();
+    expect(store.objects.has(key("720p", "seg-00003.m4s"))).toBe(false);
   });
 
   it("rides out a store outage within a bounded spool: drops the oldest, counts and logs it, never lists an unstored segment", async () => {

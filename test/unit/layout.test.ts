@@ -1,12 +1,17 @@
 import { describe, expect, it } from "vitest";
 import {
   CONTENT_TYPES,
+  dashManifestKey,
+  dashPath,
   hlsPath,
+  initFileName,
   masterPlaylistKey,
   parseMediaPath,
   posterKey,
   renditionKey,
   segmentFileName,
+  sessionMasterKey,
+  sessionMasterPath,
   sessionPrefix,
   streamPrefix,
   urlPathForKey,
@@ -23,9 +28,12 @@ describe("object keys", () => {
     expect(masterPlaylistKey(STREAM)).toBe("live/abcdefghij12/master.m3u8");
     expect(posterKey(STREAM)).toBe("live/abcdefghij12/poster.jpg");
     expect(sessionPrefix(STREAM, SESSION)).toBe("live/abcdefghij12/sess000001/");
-    expect(renditionKey(STREAM, SESSION, "720p", "init.mp4")).toBe("live/abcdefghij12/sess000001/720p/init.mp4");
+    expect(renditionKey(STREAM, SESSION, "720p", initFileName(1))).toBe("live/abcdefghij12/sess000001/720p/init-1.mp4");
     expect(variantUri(SESSION, "480p")).toBe("sess000001/480p/index.m3u8");
+    expect(variantUri(null, "480p")).toBe("480p/index.m3u8");
     expect(hlsPath(STREAM)).toBe("/live/abcdefghij12/master.m3u8");
+    expect(dashPath(STREAM)).toBe("/live/abcdefghij12/manifest.mpd");
+    expect(sessionMasterPath(STREAM, SESSION)).toBe("/live/abcdefghij12/sess000001/master.m3u8");
     expect(watchPath(STREAM)).toBe("/watch/abcdefghij12");
   });
 
@@ -38,8 +46,11 @@ describe("object keys", () => {
     const cases = [
       [masterPlaylistKey(STREAM), "master-playlist"],
       [posterKey(STREAM), "poster"],
+      [dashManifestKey(STREAM), "dash-manifest"],
+      [sessionMasterKey(STREAM, SESSION), "master-playlist"],
       [renditionKey(STREAM, SESSION, "720p", "index.m3u8"), "media-playlist"],
-      [renditionKey(STREAM, SESSION, "audio", "init.mp4"), "init-segment"],
+      [renditionKey(STREAM, SESSION, "audio", initFileName(1)), "init-segment"],
+      [renditionKey(STREAM, SESSION, "audio", initFileName(12)), "init-segment"],
       [renditionKey(STREAM, SESSION, "1080p", segmentFileName(42)), "media-segment"],
     ] as const;
     for (const [key, kind] of cases) {
@@ -75,6 +86,10 @@ describe("parseMediaPath refuses", () => {
     [`/live/${STREAM}/ab/720p/index.m3u8`, "malformed session id"],
     [`/live/${STREAM}/${SESSION}/720x/index.m3u8`, "malformed rendition"],
     [`/live/${STREAM}/${SESSION}/720p/seg-1.m4s`, "unknown file"],
+    [`/live/${STREAM}/${SESSION}/720p/init.mp4`, "unknown file"],
+    [`/live/${STREAM}/${SESSION}/720p/init-0.mp4`, "unknown file"],
+    [`/live/${STREAM}/${SESSION}/manifest.mpd`, "unknown file"],
+    [`/live/${STREAM}/ab/master.m3u8`, "malformed session id"],
     [`/live/${STREAM}/${SESSION}/720p/seg-00001.ts`, "unknown file"],
     [`/live/${STREAM}/${SESSION}/720p/x/index.m3u8`, "too many path segments"],
   ])("%s (%s)", (path, reason) => {
@@ -87,6 +102,7 @@ describe("content types", () => {
     expect(CONTENT_TYPES).toEqual({
       "master-playlist": "application/vnd.apple.mpegurl",
       "media-playlist": "application/vnd.apple.mpegurl",
+      "dash-manifest": "application/dash+xml",
       "init-segment": "video/mp4",
       "media-segment": "video/mp4",
       poster: "image/jpeg",

@@ -43,8 +43,8 @@ interface Case {
 }
 
 const SESSION = "sess000001";
-const FILES = ["master.m3u8", "poster.jpg", `${SESSION}/720p/index.m3u8`, `${SESSION}/720p/init.mp4`, `${SESSION}/720p/seg-00001.m4s`, `${SESSION}/720p/seg-00002.m4s`];
-const MISSING = [`${SESSION}/720p/seg-99999.m4s`, `${SESSION}/480p/index.m3u8`, "othersession1/720p/init.mp4"];
+const FILES = ["master.m3u8", "poster.jpg", `${SESSION}/720p/index.m3u8`, `${SESSION}/720p/init-1.mp4`, `${SESSION}/720p/seg-00001.m4s`, `${SESSION}/720p/seg-00002.m4s`];
+const MISSING = [`${SESSION}/720p/seg-99999.m4s`, `${SESSION}/480p/index.m3u8`, "othersession1/720p/init-1.mp4"];
 const DECOYS = ["secrets/admin.json", "live/secrets.json", "live.json", "wrangler.toml", "live/abcdefghijkl.m3u8"];
 const IPS_IN_PREFIX = ["10.1.2.3", "10.255.0.1"];
 const IPS = [...IPS_IN_PREFIX, "11.0.0.1", "192.0.2.1", "2001:db8::1", "::ffff:10.1.2.3", "010.1.2.3", "garbage", "10.1.2.3, 10.1.2.4"];
@@ -87,7 +87,7 @@ function generate(r: ReturnType<typeof prng>): Case {
     () => ({ path: `/live/${id()}/${r.pick(FILES)}${r.pick(["/", "/..", ";x", "%00", "~", ".bak", "%2f", "/.", "//"])}` }),
     () => ({ path: `/live/${id()}/${r.pick(["..", ".", "%2e%2e", "%2E%2E", ".%2e", "..%2f..%2f", "..\\..\\", "%5c..%5c", "%252e%252e"])}/${r.pick([...DECOYS, ...FILES])}` }),
     () => ({ path: r.pick(["/live/..", "/live/../", "/live/%2e%2e/secrets/admin.json", "//live/x", "/live//", "/./live/x", "/LIVE/x", "/Live/x", "/lіve/x", "/ｌｉｖｅ/x", "/live", "/live/"]) + r.pick(["", `/${r.pick(FILES)}`, `/${r.pick(DECOYS)}`]) }),
-    () => ({ path: `/live/${id()}/${SESSION}/${r.pick(["720p", "720P", "1080p", "audio", "7p", "99999p", "%37%32%30p", "..", "x"])}/${r.pick(["index.m3u8", "init.mp4", "seg-00001.m4s", "seg-1.m4s", "seg-0000000001.m4s", "seg-00001.M4S", "seg-00001.ts", "index.m3u8 "])}` }),
+    () => ({ path: `/live/${id()}/${SESSION}/${r.pick(["720p", "720P", "1080p", "audio", "7p", "99999p", "%37%32%30p", "..", "x"])}/${r.pick(["index.m3u8", "init-1.mp4", "init.mp4", "seg-00001.m4s", "seg-1.m4s", "seg-0000000001.m4s", "seg-00001.M4S", "seg-00001.ts", "index.m3u8 "])}` }),
     () => ({ path: `/live/${id()}/${r.text("abcdefghijklmnopqrstuvwxyz0123456789/.-", 1 + r.int(400))}` }),
     () => ({ path: `/live/${r.text(GARBAGE, 1 + r.int(r.chance(0.2) ? 3_000 : 60))}` }),
     () => ({ path: `/${r.text(GARBAGE, r.int(80))}` }),

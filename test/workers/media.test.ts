@@ -12,7 +12,7 @@ async function seedStream() {
     master: `live/${id}/master.m3u8`,
     poster: `live/${id}/poster.jpg`,
     playlist: `${base}/index.m3u8`,
-    init: `${base}/init.mp4`,
+    init: `${base}/init-1.mp4`,
     segment: `${base}/seg-00001.m4s`,
   };
   await Promise.all([

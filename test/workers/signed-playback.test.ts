@@ -7,12 +7,12 @@ import { ADMIN_TOKEN, call, countingBucket, env, ORIGIN, postJson, registeredStr
 
 const SEGMENT = Uint8Array.from({ length: 256 }, (_, i) => i);
 const MASTER = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=2000000\nsess000001/720p/index.m3u8\n";
-const PLAYLIST = '#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n#EXT-X-MAP:URI="init.mp4"\n#EXTINF:2.0,\nseg-00001.m4s\n';
+const PLAYLIST = '#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n#EXT-X-MAP:URI="init-1.mp4"\n#EXTINF:2.0,\nseg-00001.m4s\n';
 const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
 
 async function seed(id: string) {
   const base = `live/${id}/sess000001/720p`;
-  const paths = { master: `/live/${id}/master.m3u8`, playlist: `/${base}/index.m3u8`, init: `/${base}/init.mp4`, segment: `/${base}/seg-00001.m4s` };
+  const paths = { master: `/live/${id}/master.m3u8`, playlist: `/${base}/index.m3u8`, init: `/${base}/init-1.mp4`, segment: `/${base}/seg-00001.m4s` };
   await Promise.all([
     env.MEDIA.put(paths.master.slice(1), MASTER),
     env.MEDIA.put(paths.playlist.slice(1), PLAYLIST),
@@ -132,10 +132,10 @@ describe("signed playback: media", () => {
     const playlist = await get(`/live/${id}/sess000001/720p/index.m3u8?token=${body.token}`);
     expect(playlist.headers.get("Cache-Control")).toBe("private, max-age=1");
     const rewritten = await text(playlist);
-    expect(rewritten).toBe(PLAYLIST.replace('"init.mp4"', `"init.mp4?token=${body.token}"`).replace("seg-00001.m4s", `seg-00001.m4s?token=${body.token}`));
+    expect(rewritten).toBe(PLAYLIST.replace('"init-1.mp4"', `"init-1.mp4?token=${body.token}"`).replace("seg-00001.m4s", `seg-00001.m4s?token=${body.token}`));
     expect(playlist.headers.get("Content-Length")).toBe(String(new TextEncoder().encode(rewritten).byteLength));
 
-    for (const [file, cacheControl] of [["init.mp4", "private, max-age=31536000, immutable"], ["seg-00001.m4s", "private, max-age=31536000, immutable"]]) {
+    for (const [file, cacheControl] of [["init-1.mp4", "private, max-age=31536000, immutable"], ["seg-00001.m4s", "private, max-age=31536000, immutable"]]) {
       const res = await get(`/live/${id}/sess000001/720p/${file}?token=${body.token}`);
       expect(res.status).toBe(200);
       expect(res.headers.get("Cache-Control")).toBe(cacheControl);

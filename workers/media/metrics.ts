@@ -11,6 +11,7 @@ export const mediaCounters = {
   r2ReadsByKind: {
     "master-playlist": 0,
     "media-playlist": 0,
+    "dash-manifest": 0,
     "init-segment": 0,
     "media-segment": 0,
     poster: 0,

@@ -9,6 +9,7 @@ import type { MediaKind } from "./layout";
  *   polling at the target duration never sees a playlist more than one segment old. stale-if-error=0
  *   stops Workers Cache from serving a frozen playlist "indefinitely" if the Worker errors.
  * - Segments and init segments never change once written (new sessions get new keys): immutable, a year.
+ * - A live DASH manifest changes with every segment, like a live media playlist.
  * - A playlist that carries EXT-X-ENDLIST never changes again either.
  * - A 404 for media that is not written yet must expire fast (Workers Cache keeps a bare 404 for 180 s).
  * - Errors (R2 unavailable) are never cached.
@@ -29,7 +30,8 @@ export function cacheControlFor({ kind, ended = false, targetDurationSeconds = T
     case "init-segment":
     case "media-segment":
       return `public, max-age=${YEAR}, immutable`;
-    case "media-playlist": {
+    case "media-playlist":
+    case "dash-manifest": {
       if (ended) return "public, max-age=86400";
       const ttl = Math.max(1, Math.floor(targetDurationSeconds / 2));
       return `public, max-age=${ttl}, s-maxage=${ttl}, stale-if-error=0`;
