@@ -1,6 +1,7 @@
 /**
  * /studio — for the person who runs the instance: sign in with the admin token, create streams, get the
- * OBS settings, watch a preview, revoke. The token stays in this tab (sessionStorage) and only goes to
+ * OBS settings, watch a preview with the ingest health, moderate the chat, change recording and webhook
+ * settings, rotate the key, manage recordings, revoke (the panels are in studio/). The token stays in this tab (sessionStorage) and only goes to
  * this site's /api in an Authorization header.
  */
 import { ApiError, createStream, listStreams, revokeStream, type AdminStreamEntry } from "./lib/api";
@@ -19,6 +20,7 @@ const dashboard = byId("dashboard");
 const signoutButton = byId<HTMLButtonElement>("signout");
 const createForm = byId<HTMLFormElement>("create-form");
 const titleInput = byId<HTMLInputElement>("stream-title-input");
+const recordInput = byId<HTMLInputElement>("create-record");
 const createError = byId("create-error");
 const listEl = byId<HTMLUListElement>("stream-list");
 const listEmpty = byId("stream-list-empty");
@@ -101,6 +103,7 @@ function select(id: string | null, focus: boolean): void {
       }
     },
     onAuthError: () => signOut("The admin token was not accepted. Sign in again."),
+    announce: (message) => announce(announcer, message),
     async onRevoke(streamId) {
       const token = getToken();
       if (!token) return signOut();
@@ -126,7 +129,7 @@ function select(id: string | null, focus: boolean): void {
 /** Fresh list data wins, except where it lacks what this tab already knows (a new stream's key and URLs). */
 function merge(known: AdminStreamEntry | undefined, fresh: AdminStreamEntry): AdminStreamEntry {
   const out: AdminStreamEntry = { ...known, ...fresh };
-  for (const k of ["hlsUrl", "watchUrl", "rtmpUrl", "streamKey", "viewers"] as const) {
+  for (const k of ["hlsUrl", "dashUrl", "watchUrl", "rtmpUrl", "streamKey", "viewers", "record", "webhookUrl"] as const) {
     if (fresh[k] === undefined && known?.[k] !== undefined) Object.assign(out, { [k]: known[k] });
   }
   return out;
@@ -191,7 +194,7 @@ createForm.addEventListener("submit", async (event) => {
   if (submit) submit.disabled = true;
   createError.textContent = "";
   try {
-    const created = await createStream(token, title);
+    const created = await createStream(token, title, { record: recordInput.checked });
     rememberCredentials(created.id, created.streamKey, created.rtmpUrl);
     streams = [
       {
@@ -203,10 +206,13 @@ createForm.addEventListener("submit", async (event) => {
         rtmpUrl: created.rtmpUrl,
         streamKey: created.streamKey,
         signedPlayback: created.signedPlayback,
+        dashUrl: created.dashUrl,
+        record: created.record ?? recordInput.checked,
       },
       ...streams.filter((s) => s.id !== created.id),
     ];
     titleInput.value = "";
+    recordInput.checked = false;
     select(created.id, true);
     announce(announcer, `Created ${created.title}. Its server and stream key are below.`);
   } catch (err) {

@@ -48,7 +48,13 @@ function renderInfo(info: StreamInfo | null): void {
         value: withPlaybackToken(absoluteUrl(info.hlsUrl), playbackToken),
         hint: "VLC: Media › Open Network Stream, then paste this URL.",
       }),
-      info.dashUrl ? copyField({ label: "DASH", value: withPlaybackToken(absoluteUrl(info.dashUrl), playbackToken) }) : null,
+      info.dashUrl
+        ? copyField({
+            label: "DASH",
+            value: withPlaybackToken(absoluteUrl(info.dashUrl), playbackToken),
+            hint: "For MPEG-DASH players (VLC, dash.js, Shaka Player).",
+          })
+        : null,
     );
     externalSection.hidden = info.signedPlayback && !playbackToken;
   }

@@ -4,11 +4,13 @@
  *
  *   GET    /api/streams/:id            public   -> StreamInfo | 404
  *   GET    /api/streams?status=live    public   -> LiveStreamSummary[]
- *   GET    /api/streams                admin    -> StreamInfo-like list
- *   POST   /api/streams {title}        admin    -> 201 CreatedStream
+ *   GET    /api/streams                admin    -> {streams: admin views}
+ *   POST   /api/streams {title, record?} admin  -> 201 CreatedStream
  *   PATCH  /api/streams/:id {signedPlayback}         admin -> stream
  *   DELETE /api/streams/:id            admin    -> 204
  *   POST   /api/streams/:id/playback-tokens {ttlSeconds} admin -> {token, expiresAt, hlsUrl}
+ *
+ * The studio's other calls (settings, key rotation, health, recordings, moderation) are in studio/api.ts.
  */
 import type { StreamStatus } from "../../../workers/shared/ingest-api";
 
@@ -24,8 +26,10 @@ export interface StreamInfo {
   sessionId: string | null;
   /** Media needs a playback token (`?token=` on the HLS URL; the Worker carries it into the playlists). */
   signedPlayback: boolean;
-  /** Not in the API yet: shown next to the HLS URL once the Worker serves DASH. */
+  /** The live DASH manifest (shown next to the HLS URL for external players); absent from older Workers. */
   dashUrl?: string;
+  /** Each broadcast is kept as a recording. */
+  record?: boolean;
   viewers?: number;
 }
 
@@ -45,6 +49,8 @@ export interface CreatedStream {
   title: string;
   status: StreamStatus;
   signedPlayback?: boolean;
+  dashUrl?: string;
+  record?: boolean;
 }
 
 /** An admin list entry: at least id/title/status; the rest when the Worker includes it. */
@@ -54,6 +60,11 @@ export interface AdminStreamEntry extends LiveStreamSummary {
   rtmpUrl?: string;
   streamKey?: string;
   signedPlayback?: boolean;
+  dashUrl?: string;
+  /** Each broadcast is kept as a recording. */
+  record?: boolean;
+  /** Admin views only: where the stream's events are POSTed (null: none). */
+  webhookUrl?: string | null;
   /** Admin list only: revoked streams stay listed by the API. */
   revoked?: boolean;
 }
@@ -74,24 +85,24 @@ export class ApiError extends Error {
   }
 }
 
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
 
-function isObject(v: unknown): v is Json {
+export function isObject(v: unknown): v is Json {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function str(o: Json, key: string): string {
+export function str(o: Json, key: string): string {
   const v = o[key];
   if (typeof v !== "string") throw new ApiError(0, `unexpected API response: "${key}" is not a string`);
   return v;
 }
 
-function optStr(o: Json, key: string): string | undefined {
+export function optStr(o: Json, key: string): string | undefined {
   const v = o[key];
   return typeof v === "string" ? v : undefined;
 }
 
-function optNum(o: Json, key: string): number | undefined {
+export function optNum(o: Json, key: string): number | undefined {
   const v = o[key];
   return typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : undefined;
 }
@@ -100,7 +111,8 @@ function status(o: Json): StreamStatus {
   return o.status === "live" ? "live" : "idle";
 }
 
-function summary(o: unknown): AdminStreamEntry {
+/** Parses one stream of an admin answer (the list, PATCH, or creation). */
+export function summary(o: unknown): AdminStreamEntry {
   if (!isObject(o)) throw new ApiError(0, "unexpected API response: list entry is not an object");
   return {
     id: str(o, "id"),
@@ -112,6 +124,9 @@ function summary(o: unknown): AdminStreamEntry {
     rtmpUrl: optStr(o, "rtmpUrl"),
     streamKey: optStr(o, "streamKey"),
     signedPlayback: typeof o.signedPlayback === "boolean" ? o.signedPlayback : undefined,
+    dashUrl: optStr(o, "dashUrl"),
+    record: typeof o.record === "boolean" ? o.record : undefined,
+    webhookUrl: typeof o.webhookUrl === "string" ? o.webhookUrl : o.webhookUrl === null ? null : undefined,
     revoked: o.revoked === true ? true : undefined,
   };
 }
@@ -129,11 +144,12 @@ function streamInfo(o: unknown): StreamInfo {
     sessionId: typeof o.sessionId === "string" ? o.sessionId : null,
     signedPlayback: o.signedPlayback === true,
     dashUrl: optStr(o, "dashUrl"),
+    record: typeof o.record === "boolean" ? o.record : undefined,
     viewers: optNum(o, "viewers"),
   };
 }
 
-async function request(path: string, init: RequestInit & { token?: string } = {}): Promise<Response> {
+export async function request(path: string, init: RequestInit & { token?: string } = {}): Promise<Response> {
   const headers = new Headers(init.headers);
   headers.set("Accept", "application/json");
   if (init.token) headers.set("Authorization", `Bearer ${init.token}`);
@@ -141,7 +157,7 @@ async function request(path: string, init: RequestInit & { token?: string } = {}
   return res;
 }
 
-async function errorFrom(res: Response): Promise<ApiError> {
+export async function errorFrom(res: Response): Promise<ApiError> {
   let message = `${res.status} ${res.statusText}`.trim();
   try {
     const body: unknown = await res.json();
@@ -178,12 +194,12 @@ export async function listStreams(token: string, signal?: AbortSignal): Promise<
   return list.map(summary).filter((s) => !s.revoked);
 }
 
-export async function createStream(token: string, title: string): Promise<CreatedStream> {
+export async function createStream(token: string, title: string, options: { record?: boolean } = {}): Promise<CreatedStream> {
   const res = await request("/api/streams", {
     method: "POST",
     token,
     headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ title }),
+    body: JSON.stringify(options.record ? { title, record: true } : { title }),
   });
   if (!res.ok) throw await errorFrom(res);
   const o: unknown = await res.json();
@@ -197,6 +213,8 @@ export async function createStream(token: string, title: string): Promise<Create
     title: typeof o.title === "string" ? o.title : title,
     status: status(o),
     signedPlayback: o.signedPlayback === true,
+    dashUrl: optStr(o, "dashUrl"),
+    record: typeof o.record === "boolean" ? o.record : undefined,
   };
 }
 

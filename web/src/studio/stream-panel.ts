@@ -1,13 +1,20 @@
 /**
- * One stream in the studio: how to connect OBS, its live status, a preview, how to share it, and revoke.
+ * One stream in the studio, in two columns (one on narrow screens): preview, ingest health and chat
+ * moderation; then connecting OBS, sharing, recording and webhook settings, recordings and revoking.
+ * Each part is its own module; this one wires them to the stream's status and the studio's session.
  */
 import { ApiError, mintPlaybackToken, setSignedPlayback, type AdminStreamEntry, type StreamInfo, type StreamStatus } from "../lib/api";
 import { copyField } from "../lib/copy";
-import { announce, h, replaceChildren } from "../lib/dom";
+import { announce, h } from "../lib/dom";
 import { absoluteUrl } from "../lib/route";
 import { mountLiveView, type LiveView } from "../player/live-view";
-import { obsSettings } from "./obs-settings";
-import { credentials, getToken } from "./session";
+import { createConnectSection } from "./connect-section";
+import { createHealthPanel } from "./health-panel";
+import { createModerationPanel } from "./moderation-panel";
+import { createRecordingsPanel } from "./recordings-panel";
+import { getToken } from "./session";
+import { createSettingsSection } from "./stream-settings";
+import { confirmStep, errorLine, errorMessage, section, type PanelContext } from "./ui";
 
 /** How long the preview's own playback token (signed streams) lasts. */
 const PREVIEW_TOKEN_TTL_SECONDS = 6 * 3600;
@@ -18,6 +25,8 @@ export interface StreamPanelCallbacks {
   onRevoke(id: string): Promise<void>;
   /** The admin token was refused (401/403). */
   onAuthError(): void;
+  /** Says something in the studio's live region. */
+  announce(message: string): void;
 }
 
 export interface StreamPanel {
@@ -33,33 +42,18 @@ function embedCode(watchOrigin: string, id: string, title: string): string {
 
 export function createStreamPanel(stream: AdminStreamEntry, cb: StreamPanelCallbacks): StreamPanel {
   const { id } = stream;
-  const saved = credentials(id);
-  const streamKey = stream.streamKey ?? saved.streamKey;
-  const rtmpUrl = stream.rtmpUrl ?? saved.rtmpUrl;
+  const ctx: PanelContext = { streamId: id, token: getToken, onAuthError: () => cb.onAuthError(), announce: (m) => cb.announce(m) };
   const heading = h("h2", { id: `panel-title-${id}`, tabindex: -1 }, stream.title || "Untitled stream");
   const badge = h("span", { class: "badge" }, "…");
   const statusLine = h("p", { class: "panel-status", role: "status", "aria-live": "polite" });
 
-  const connect = h(
-    "section",
-    { class: "panel-section", "aria-labelledby": `connect-${id}` },
-    h("h3", { id: `connect-${id}` }, "Connect OBS"),
-    rtmpUrl
-      ? copyField({ label: "Server", value: rtmpUrl, hint: "OBS: Settings › Stream › Server" })
-      : h("p", { class: "hint" }, "Server: the RTMP URL shown when you created a stream in this tab."),
-    streamKey
-      ? copyField({ label: "Stream key", value: streamKey, secret: true, hint: "Keep it secret: anyone with it can stream here. OBS: Settings › Stream › Stream Key" })
-      : h("p", { class: "hint" }, "The stream key is shown only in the tab that created the stream. Lost it? Revoke this stream and create a new one."),
-    obsSettings(),
-  );
-
   const watchUrl = absoluteUrl(stream.watchUrl ?? `/watch/${id}`);
   const signedBox = h("input", { type: "checkbox", id: `signed-${id}`, checked: stream.signedPlayback === true });
-  const signedError = h("p", { class: "error", role: "alert" });
-  const share = h(
-    "section",
-    { class: "panel-section", "aria-labelledby": `share-${id}` },
-    h("h3", { id: `share-${id}` }, "Share"),
+  const signedError = errorLine();
+  const share = section(
+    "share",
+    id,
+    "Share",
     h(
       "div",
       { class: "check-row" },
@@ -77,64 +71,60 @@ export function createStreamPanel(stream: AdminStreamEntry, cb: StreamPanelCallb
     h("p", {}, h("a", { href: watchUrl, target: "_blank", rel: "noopener" }, "Open the watch page"), " (new tab)"),
     copyField({ label: "Watch link", value: watchUrl }),
     copyField({ label: "HLS (VLC and other players)", value: absoluteUrl(stream.hlsUrl ?? `/live/${id}/master.m3u8`) }),
+    stream.dashUrl ? copyField({ label: "DASH (MPEG-DASH players)", value: absoluteUrl(stream.dashUrl) }) : null,
     copyField({ label: "Embed code", value: embedCode(location.origin, id, stream.title), multiline: true }),
   );
 
-  const revokeButton = h("button", { type: "button", class: "btn btn-danger" }, "Revoke stream…");
-  const confirmBox = h("div", { class: "confirm", hidden: true, role: "group", "aria-label": "Confirm revoke" });
-  const revokeError = h("p", { class: "error", role: "alert" });
-  const confirmButton = h("button", { type: "button", class: "btn btn-danger" }, "Yes, revoke it");
-  const cancelButton = h("button", { type: "button", class: "btn" }, "Cancel");
-  replaceChildren(
-    confirmBox,
-    h("p", {}, "Revoking disconnects the encoder, invalidates the stream key and takes the stream down. This can't be undone."),
-    confirmButton,
-    " ",
-    cancelButton,
-  );
-  revokeButton.addEventListener("click", () => {
-    confirmBox.hidden = false;
-    revokeButton.hidden = true;
-    cancelButton.focus();
-  });
-  cancelButton.addEventListener("click", () => {
-    confirmBox.hidden = true;
-    revokeButton.hidden = false;
-    revokeButton.focus();
-  });
-  confirmButton.addEventListener("click", async () => {
-    confirmButton.disabled = true;
-    revokeError.textContent = "";
-    try {
-      await cb.onRevoke(id);
-    } catch (err) {
-      revokeError.textContent = `Could not revoke: ${err instanceof Error ? err.message : String(err)}`;
-      confirmButton.disabled = false;
-    }
-  });
-  const danger = h(
-    "section",
-    { class: "panel-section", "aria-labelledby": `danger-${id}` },
-    h("h3", { id: `danger-${id}` }, "Revoke"),
-    revokeButton,
-    confirmBox,
+  const revokeError = errorLine();
+  const danger = section(
+    "danger",
+    id,
+    "Revoke",
+    confirmStep({
+      label: "Revoke stream…",
+      prompt: "Revoking disconnects the encoder, invalidates the stream key and takes the stream down. This can't be undone.",
+      confirmLabel: "Yes, revoke it",
+      groupLabel: "Confirm revoke",
+      onConfirm: async () => {
+        revokeError.textContent = "";
+        try {
+          await cb.onRevoke(id);
+          return true;
+        } catch (err) {
+          revokeError.textContent = `Could not revoke: ${errorMessage(err)}`;
+          return false;
+        }
+      },
+    }),
     revokeError,
   );
 
   const previewEl = h("div", { class: "preview-player" });
-  const preview = h(
-    "section",
-    { class: "panel-section panel-preview", "aria-labelledby": `preview-${id}` },
-    h("h3", { id: `preview-${id}` }, "Preview"),
-    previewEl,
-    statusLine,
-  );
+  const previewError = errorLine();
+  const preview = section("preview", id, "Preview", previewEl, statusLine, previewError);
+
+  const health = createHealthPanel(ctx);
+  const moderation = createModerationPanel(ctx);
+  const recordings = createRecordingsPanel({ ...ctx, signedPlayback: () => stream.signedPlayback === true });
 
   const element = h(
     "article",
     { class: "stream-panel", "aria-labelledby": heading.id, "data-stream-id": id },
     h("header", { class: "panel-header" }, heading, badge),
-    h("div", { class: "panel-grid" }, preview, connect, share, danger),
+    h(
+      "div",
+      { class: "panel-columns" },
+      h("div", { class: "panel-col" }, preview, health.element, moderation.element),
+      h(
+        "div",
+        { class: "panel-col" },
+        createConnectSection(stream, ctx),
+        share,
+        createSettingsSection(stream, ctx),
+        recordings.element,
+        danger,
+      ),
+    ),
   );
 
   let lastStatus: StreamStatus | null = null;
@@ -142,6 +132,7 @@ export function createStreamPanel(stream: AdminStreamEntry, cb: StreamPanelCallb
     if (!info) return;
     badge.textContent = info.status === "live" ? "Live" : "Offline";
     badge.classList.toggle("badge-live", info.status === "live");
+    health.setViewers(info.viewers);
     if (info.status !== lastStatus) {
       announce(
         statusLine,
@@ -149,7 +140,11 @@ export function createStreamPanel(stream: AdminStreamEntry, cb: StreamPanelCallb
           ? `Live${info.renditions.length ? `: ${info.renditions.join(", ")}` : ""}.`
           : "Offline: start streaming in OBS and the preview starts by itself.",
       );
-      if (lastStatus !== null) cb.onStatus(id, info.status);
+      if (lastStatus !== null) {
+        cb.onStatus(id, info.status);
+        health.refresh();
+        recordings.statusChanged(info.status === "live");
+      }
       lastStatus = info.status;
     }
   }
@@ -159,8 +154,6 @@ export function createStreamPanel(stream: AdminStreamEntry, cb: StreamPanelCallb
   let view: LiveView | null = null;
   let mounts = 0;
   let destroyed = false;
-  const previewError = h("p", { class: "error", role: "alert" });
-  preview.append(previewError);
   async function mountPreview(signed: boolean): Promise<void> {
     const seq = ++mounts;
     view?.destroy();
@@ -173,7 +166,7 @@ export function createStreamPanel(stream: AdminStreamEntry, cb: StreamPanelCallb
         playbackToken = (await mintPlaybackToken(admin, id, PREVIEW_TOKEN_TTL_SECONDS)).token;
       } catch (err) {
         if (err instanceof ApiError && err.status === 401) return cb.onAuthError();
-        previewError.textContent = `No preview for a private stream: ${err instanceof Error ? err.message : String(err)}`;
+        previewError.textContent = `No preview for a private stream: ${errorMessage(err)}`;
       }
     }
     if (seq !== mounts || destroyed) return;
@@ -194,7 +187,7 @@ export function createStreamPanel(stream: AdminStreamEntry, cb: StreamPanelCallb
     } catch (err) {
       signedBox.checked = !wanted;
       if (err instanceof ApiError && err.status === 401) return cb.onAuthError();
-      signedError.textContent = `Could not change it: ${err instanceof Error ? err.message : String(err)}`;
+      signedError.textContent = `Could not change it: ${errorMessage(err)}`;
     } finally {
       signedBox.disabled = false;
     }
@@ -206,6 +199,9 @@ export function createStreamPanel(stream: AdminStreamEntry, cb: StreamPanelCallb
     destroy() {
       destroyed = true;
       view?.destroy();
+      health.destroy();
+      moderation.destroy();
+      recordings.destroy();
       element.remove();
     },
   };
