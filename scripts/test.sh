@@ -5,7 +5,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 # Offline, wrangler cannot fetch the Request.cf sample object; the fallback it uses is fine, so skip the try.
 export CLOUDFLARE_CF_FETCH_ENABLED=false
-bash scripts/ensure-deps.sh ffmpeg chromium || { echo "0 passed, 1 failed"; exit 1; }
+bash scripts/ensure-deps.sh ffmpeg chromium emoji-font || { echo "0 passed, 1 failed"; exit 1; }
 
 results=test-results
 mkdir -p "$results"
