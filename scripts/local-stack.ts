@@ -41,6 +41,8 @@ export async function startLocalStack(options: StartOptions): Promise<LocalStack
       // Per run: playback tokens minted locally stop working when the stack restarts.
       PLAYBACK_SIGNING_KEY: { type: "secret_text", value: randomToken() },
       RTMP_URL: { type: "plain_text", value: rtmpServerUrl },
+      // A webhook receiver on this machine needs no certificate.
+      WEBHOOK_ALLOW_HTTP: { type: "plain_text", value: "true" },
     },
     dev: {
       server: { hostname: "127.0.0.1", port: options.httpPort },

@@ -16,6 +16,8 @@ export interface Env {
   ALLOWED_ORIGINS: string;
   /** "off": every media request reads R2 (no memory hold, caches.default or collapsing; the edge benchmark's baseline). */
   EDGE_CACHE: string;
+  /** "true" lets webhooks use plain http to this machine (localhost, 127.0.0.1, [::1]; the local stack); otherwise https only. */
+  WEBHOOK_ALLOW_HTTP: string;
   /** Signs playback tokens for streams with signed playback (workers/media/playback-token.ts). A secret. */
   PLAYBACK_SIGNING_KEY?: string;
 }

@@ -6,6 +6,8 @@ import { chatRoutes } from "./routes/chat";
 import { ingestRoutes } from "./routes/ingest";
 import { mediaRoutes } from "./routes/media";
 import { pageRoutes } from "./routes/pages";
+import { recordingRoutes } from "./routes/recordings";
+import { streamHealthRoutes } from "./routes/stream-health";
 import { streamRoutes } from "./routes/streams";
 
 export { StreamRegistry } from "../durable-objects/stream-registry";
@@ -18,6 +20,8 @@ app.use("*", noStoreByDefault);
 app.get("/healthz", (c) => c.json({ ok: true }));
 app.route("/", mediaRoutes);
 app.route("/", streamRoutes);
+app.route("/", recordingRoutes);
+app.route("/", streamHealthRoutes);
 app.route("/", chatRoutes);
 app.route("/", ingestRoutes);
 app.route("/", pageRoutes);

@@ -15,14 +15,17 @@ describe("POST /api/streams", () => {
       streamKey: expect.stringMatching(STREAM_KEY_PATTERN),
       rtmpUrl: "rtmp://127.0.0.1:1935/live",
       hlsUrl: `${ORIGIN}/live/${id}/master.m3u8`,
+      dashUrl: `${ORIGIN}/live/${id}/manifest.mpd`,
       watchUrl: `${ORIGIN}/watch/${id}`,
       title: "Friday night set",
       status: "idle",
       renditions: [],
       sessionId: null,
       signedPlayback: false,
+      record: false,
       createdAt: expect.any(String),
       revoked: false,
+      webhookUrl: null,
     });
     expect(res.headers.get("Location")).toBe(`/api/streams/${id}`);
   });
@@ -98,10 +101,12 @@ describe("GET /api/streams/:id (public)", () => {
       title: "Public one",
       status: "idle",
       hlsUrl: created.hlsUrl,
+      dashUrl: `${ORIGIN}/live/${created.id}/manifest.mpd`,
       watchUrl: created.watchUrl,
       renditions: [],
       sessionId: null,
       signedPlayback: false,
+      record: false,
       viewers: 0,
     });
   });
@@ -157,10 +162,12 @@ describe("GET /api/streams?status=live (public)", () => {
       title: "On air",
       status: "live",
       hlsUrl: onAir.hlsUrl,
+      dashUrl: `${ORIGIN}/live/${onAir.id}/manifest.mpd`,
       watchUrl: onAir.watchUrl,
       renditions: ["720p"],
       sessionId: "sess000001",
       signedPlayback: false,
+      record: false,
       viewers: 0,
     });
     expect(live.map((s) => s.id)).not.toContain(offAir.id);

@@ -1,19 +1,25 @@
 import { describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, call, createStream, INGEST_SECRET, postJson } from "./helpers";
+import { recordingOf, sampleHealth, sendEvent } from "./ingest-fixtures";
 
 const authorize = (streamKey: unknown, secret: string | null = INGEST_SECRET) =>
   postJson("/internal/ingest/authorize", { streamKey }, secret);
-const sendEvent = (event: Record<string, unknown>, secret: string | null = INGEST_SECRET) =>
-  postJson("/internal/ingest/events", event, secret);
 const publicStream = async (id: string) =>
   (await call(`/api/streams/${id}`)).json<{ status: string; sessionId: string | null; renditions: string[] }>();
 
 describe("POST /internal/ingest/authorize", () => {
-  it("maps a valid key to its stream", async () => {
+  it("maps a valid key to its stream and says whether it records", async () => {
     const created = await createStream();
     const res = await authorize(created.streamKey);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ streamId: created.id });
+    expect(await res.json()).toEqual({ streamId: created.id, record: false });
+
+    await call(`/api/streams/${created.id}`, {
+      method: "PATCH",
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ record: true }),
+    });
+    expect(await (await authorize(created.streamKey)).json()).toEqual({ streamId: created.id, record: true });
   });
 
   it.each([
@@ -96,5 +102,36 @@ describe("POST /internal/ingest/events", () => {
     const res = await sendEvent({ streamId: id, sessionId: "sess000001", type: "live" }, "wrong");
     expect(res.status).toBe(401);
     expect((await publicStream(id)).status).toBe("idle");
+  });
+
+  it("accepts a health report and a recording of the stream's session", async () => {
+    const { id } = await createStream();
+    await sendEvent({ streamId: id, sessionId: "sess000001", type: "live", renditions: ["720p"], health: sampleHealth() });
+    expect((await sendEvent({ streamId: id, sessionId: "sess000001", type: "health", health: sampleHealth({ inputKbps: null }) })).status).toBe(204);
+    await sendEvent({ streamId: id, sessionId: "sess000001", type: "idle" });
+    const recording = recordingOf(id, "sess000001");
+    expect((await sendEvent({ streamId: id, sessionId: "sess000001", type: "recording-ready", recording })).status).toBe(204);
+  });
+
+  it.each([
+    ["a health event without health", { type: "health" }, "health"],
+    ["a negative bitrate", { type: "health", health: sampleHealth({ inputKbps: -1 }) }, "health.inputKbps"],
+    ["an absurd encoder speed", { type: "health", health: sampleHealth({ encoderSpeed: 1e6 }) }, "health.encoderSpeed"],
+    ["a fractional dropped-segment count", { type: "health", health: sampleHealth({ droppedSegments: 1.5 }) }, "health.droppedSegments"],
+    ["a malformed shed rendition", { type: "health", health: sampleHealth({ shed: ["<b>"] }) }, "health.shed.0"],
+    ["an unknown ladder decision", { type: "health", health: { ...sampleHealth(), ladder: { topRung: "upscaled", reason: "" } } }, "health.ladder.topRung"],
+    ["a measuredAt that is not a time", { type: "health", health: sampleHealth({ measuredAt: "yesterday" }) }, "health.measuredAt"],
+    ["a recording-ready event without a recording", { type: "recording-ready" }, "recording"],
+    ["a recording of another session", { type: "recording-ready", recording: { masterPath: "/live/zzzzzzzzzzzz/other00001/master.m3u8" } }, "recording.masterPath"],
+    ["a recording path that escapes its session", { type: "recording-ready", recording: { masterPath: "/live/../../secret" } }, "recording.masterPath"],
+    ["a recording without renditions", { type: "recording-ready", recording: { renditions: [] } }, "recording.renditions"],
+    ["a recording that ends before it starts", { type: "recording-ready", recording: { endedAt: "2026-06-30T00:00:00.000Z" } }, "recording.endedAt"],
+  ])("rejects %s with 400 naming the field", async (_, override, field) => {
+    const { id } = await createStream();
+    const { recording, ...rest } = override as { recording?: Record<string, unknown> };
+    const body = { streamId: id, sessionId: "sess000001", ...rest, ...(recording ? { recording: { ...recordingOf(id, "sess000001"), ...recording } } : {}) };
+    const res = await sendEvent(body);
+    expect(res.status).toBe(400);
+    expect((await res.json<{ error: string }>()).error).toMatch(new RegExp(`^invalid body: ${field.replace(/\./g, "\\.")}: `));
   });
 });

@@ -1,6 +1,6 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { addMissingColumns } from "../../durable-objects/stream-registry";
+import { addMissingColumns } from "../../durable-objects/registry/schema";
 import { registryStub } from "../../workers/env";
 import { env } from "./helpers";
 
@@ -9,9 +9,9 @@ describe("StreamRegistry: signed playback", () => {
     const registry = registryStub(env);
     const { record } = await registry.createStream("Signed", true);
     expect(record.signedPlayback).toBe(true);
-    expect((await registry.setSignedPlayback(record.id, false))?.signedPlayback).toBe(false);
+    expect((await registry.updateStream(record.id, { signedPlayback: false }))?.record.signedPlayback).toBe(false);
     expect((await registry.getStream(record.id))?.signedPlayback).toBe(false);
-    expect(await registry.setSignedPlayback("zzzzzzzzzzzz", true)).toBeNull();
+    expect(await registry.updateStream("zzzzzzzzzzzz", { signedPlayback: true })).toBeNull();
   });
 
   it("adds the column to a registry persisted before it existed, keeping its streams public", async () => {

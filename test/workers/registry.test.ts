@@ -14,7 +14,7 @@ describe("StreamRegistry", () => {
     await abortAllDurableObjects();
     const registry = registryStub(env);
     expect(await registry.getStream(record.id)).toEqual(record);
-    expect(await registry.authorizeKey(streamKey)).toBe(record.id);
+    expect(await registry.authorizeKey(streamKey)).toEqual({ streamId: record.id, record: false });
   });
 
   it("stores only the SHA-256 of a stream key, never the key", async () => {

@@ -14,5 +14,7 @@ export default defineProject({
   test: {
     name: "workers",
     include: ["**/*.test.ts"],
+    // The first request of a file cold-starts the Worker in workerd: seconds on a loaded 2-core machine.
+    testTimeout: 15_000,
   },
 });

@@ -1,21 +1,62 @@
 import { Hono } from "hono";
 import { z } from "zod";
+import type { RegistryEvent } from "../../durable-objects/stream-registry";
 import { registryStub, type AppEnv } from "../env";
 import { requireBearer } from "../middleware/bearer";
 import { jsonError } from "../middleware/errors";
 import { jsonBody } from "../middleware/json-body";
-import { INGEST_AUTHORIZE_PATH, INGEST_EVENTS_PATH } from "../shared/ingest-api";
-import { RENDITION_PATTERN, SESSION_ID_PATTERN, STREAM_ID_PATTERN } from "../shared/layout";
+import { INGEST_AUTHORIZE_PATH, INGEST_EVENTS_PATH, type AuthorizeResponse } from "../shared/ingest-api";
+import { RENDITION_PATTERN, SESSION_ID_PATTERN, sessionMasterPath, STREAM_ID_PATTERN } from "../shared/layout";
 
 // The key's format is checked by the registry: a malformed key is just another unknown key (403), not a bad request.
 const authorizeBody = z.object({ streamKey: z.string().max(256) });
 
-const eventBody = z.object({
+const MAX_RENDITIONS = 16;
+const DAY_SECONDS = 86_400;
+const renditions = z.array(z.string().regex(RENDITION_PATTERN, "must look like 720p or audio")).max(MAX_RENDITIONS);
+const isoTime = z.iso.datetime({ offset: true, message: "must be an ISO 8601 time" });
+// Bounds far beyond anything real: they keep a confused sender from storing absurd numbers the studio would show.
+const measured = (max: number) => z.number().min(0).max(max).nullable();
+
+const health = z.object({
+  inputKbps: measured(1_000_000),
+  inputFps: measured(1000),
+  keyframeIntervalSeconds: measured(3600),
+  encoderSpeed: measured(1000),
+  lagSeconds: z.number().min(0).max(DAY_SECONDS),
+  renditions,
+  shed: renditions,
+  droppedSegments: z.number().int().min(0).max(1e9),
+  ladder: z.object({ topRung: z.enum(["passthrough", "transcoded"]), reason: z.string().max(200) }),
+  measuredAt: isoTime,
+});
+
+const recording = z
+  .object({
+    masterPath: z.string().max(256),
+    durationSeconds: z.number().min(0).max(30 * DAY_SECONDS),
+    startedAt: isoTime,
+    endedAt: isoTime,
+    renditions: renditions.min(1, "a recording has at least one rendition"),
+  })
+  .refine((r) => Date.parse(r.endedAt) >= Date.parse(r.startedAt), { message: "endedAt must not be before startedAt", path: ["endedAt"] });
+
+const session = {
   streamId: z.string().regex(STREAM_ID_PATTERN, "must be a 12-character stream id"),
   sessionId: z.string().regex(SESSION_ID_PATTERN, "must be 6-32 characters a-z0-9"),
-  type: z.enum(["live", "idle"]),
-  renditions: z.array(z.string().regex(RENDITION_PATTERN, "must look like 720p or audio")).max(16).optional(),
-});
+};
+
+const eventBody = z
+  .discriminatedUnion("type", [
+    z.object({ ...session, type: z.literal("live"), renditions: renditions.optional(), health: health.optional() }),
+    z.object({ ...session, type: z.literal("health"), health }),
+    z.object({ ...session, type: z.literal("idle") }),
+    z.object({ ...session, type: z.literal("recording-ready"), recording }),
+  ])
+  .refine((e) => e.type !== "recording-ready" || e.recording.masterPath === sessionMasterPath(e.streamId, e.sessionId), {
+    message: "must be the session's own master playlist, /live/<streamId>/<sessionId>/master.m3u8",
+    path: ["recording", "masterPath"],
+  });
 
 /** Called by the ingest node only (INGEST_SECRET); the contract is workers/shared/ingest-api.ts. */
 export const ingestRoutes = new Hono<AppEnv>();
@@ -23,13 +64,13 @@ export const ingestRoutes = new Hono<AppEnv>();
 ingestRoutes.use("/internal/ingest/*", requireBearer("INGEST_SECRET"));
 
 ingestRoutes.post(INGEST_AUTHORIZE_PATH, jsonBody(authorizeBody), async (c) => {
-  const streamId = await registryStub(c.env).authorizeKey(c.req.valid("json").streamKey);
-  if (!streamId) return jsonError(c, 403, "unknown or revoked stream key");
-  return c.json({ streamId });
+  const authorized = await registryStub(c.env).authorizeKey(c.req.valid("json").streamKey);
+  if (!authorized) return jsonError(c, 403, "unknown or revoked stream key");
+  return c.json(authorized satisfies AuthorizeResponse);
 });
 
 ingestRoutes.post(INGEST_EVENTS_PATH, jsonBody(eventBody), async (c) => {
-  const event = c.req.valid("json");
+  const event: RegistryEvent = c.req.valid("json");
   const outcome = await registryStub(c.env).recordEvent(event);
   switch (outcome) {
     case "unknown-stream":
@@ -38,7 +79,7 @@ ingestRoutes.post(INGEST_EVENTS_PATH, jsonBody(eventBody), async (c) => {
       return jsonError(c, 403, `stream ${event.streamId} was revoked; stop the publish`);
     case "recorded":
     case "stale-session":
-      // A stale "idle" changes nothing, and there is nothing for the ingest node to do about it.
+      // A stale "idle" or health report changes nothing, and there is nothing for the ingest node to do about it.
       return c.body(null, 204);
   }
 });
