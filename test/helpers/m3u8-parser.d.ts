@@ -26,6 +26,8 @@ declare module "m3u8-parser" {
     targetDuration?: number;
     endList?: boolean;
     discontinuitySequence?: number;
+    /** indexes into segments of those preceded by EXT-X-DISCONTINUITY */
+    discontinuityStarts: number[];
   }
   export class Parser {
     push(chunk: string): void;
