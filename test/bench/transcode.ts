@@ -79,22 +79,23 @@ async function joinRendition(dir: string, out: string): Promise<string> {
 
 /**
  * SSIM (All) of a rendition against the source scaled (bicubic) and frame-stepped to the same frames.
- * Frames are paired by index; an encoder may repeat the very first frame once (ffmpeg's constant-rate
- * output filling the gap to the stream's start), so the pairing that skips it is tried too: the best of both.
+ * Frames are paired by time, each side's timestamps snapped to the rendition's frame grid: the source's
+ * FLV milliseconds (33, 67, 100...) and a rendition's own time base round differently, and pairing by
+ * raw timestamps then compares neighbouring frames. Times are taken from each stream's first frame; an
+ * encoder may repeat the very first frame (ffmpeg's constant-rate output filling the gap to the stream's
+ * start), so the alignment one frame later is tried too: the better of both.
  */
 async function ssim(rendition: string, source: string, rung: VideoRendition, sourceFps: number): Promise<number> {
-  return Math.max(await ssimSkipping(0, rendition, source, rung, sourceFps), await ssimSkipping(1, rendition, source, rung, sourceFps));
+  return Math.max(await ssimShifted(0, rendition, source, rung, sourceFps), await ssimShifted(1, rendition, source, rung, sourceFps));
 }
 
-async function ssimSkipping(skip: number, rendition: string, source: string, rung: VideoRendition, sourceFps: number): Promise<number> {
+async function ssimShifted(shiftFrames: number, rendition: string, source: string, rung: VideoRendition, sourceFps: number): Promise<number> {
   const fps = rung.fps.num / rung.fps.den;
   const step = Math.round(sourceFps / fps);
-  // The n-th frame at n/fps on both sides: timestamps differ by rounding between the source's FLV
-  // milliseconds and each rendition's own time base, enough to pair neighbouring frames.
-  const byIndex = `setpts=N/(${fps}*TB)`;
+  const snap = (shift: number) => `setpts=(round((PTS-STARTPTS)*TB*${fps})-${shift})/(${fps}*TB)`;
   const graph =
-    `[0:v]trim=start_frame=${skip},${byIndex}[d];` +
-    `[1:v]select=not(mod(n\\,${step})),${byIndex},scale=w=${rung.width}:h=${rung.height}:flags=bicubic[r];` +
+    `[0:v]${snap(shiftFrames)}[d];` +
+    `[1:v]select=not(mod(n\\,${step})),${snap(0)},scale=w=${rung.width}:h=${rung.height}:flags=bicubic[r];` +
     `[d][r]ssim=shortest=1`;
   const { stderr } = await run("ffmpeg", ["-hide_banner", "-nostdin", "-i", rendition, "-i", source, "-lavfi", graph, "-f", "null", "-"], { maxBuffer: 1 << 24 });
   return Number(/All:([\d.]+)/.exec(stderr)![1]);

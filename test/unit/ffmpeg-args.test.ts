@@ -68,7 +68,7 @@ describe("ffmpeg arguments for a ladder", () => {
     const { outputOptions } = buildFfmpegInvocation({ inputUrl: "in", outputDir: "/o", ladder });
     const option = (name: string) => outputOptions[outputOptions.indexOf(name) + 1];
     expect(option("-filter_complex")).toBe(
-      "[0:v:0]format=yuv420p,scale=w=1280:h=720:flags=bicubic,split=3[v1][c1][poster];" +
+      "[0:v:0]scale=w=1280:h=720:flags=bicubic,format=yuv420p,split=3[v1][c1][poster];" +
         "[c1]select=not(mod(n\\,2)),fps=30,scale=w=854:h=480:flags=bicubic,split=2[v2][c2];" +
         "[c2]scale=w=640:h=360:flags=bicubic,split=2[v3][c3];" +
         "[c3]select=not(mod(n\\,2)),fps=15,scale=w=256:h=144:flags=bicubic[v4];" +

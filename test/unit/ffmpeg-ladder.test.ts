@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -46,6 +46,15 @@ describe("the ladder, encoded by ffmpeg", () => {
     // the poster, from the first encoded rung
     const poster = await run("ffprobe", ["-v", "error", "-show_entries", "stream=codec_name,width,height", "-of", "csv=p=0", join(out, "poster.jpg")]);
     expect(poster.stdout.trim()).toBe("mjpeg,854,480");
+    // Every encoded rung in the source's limited-range yuv420p, not the poster's full-range format.
+    for (const rung of ladder.video.filter((v) => !v.passthrough)) {
+      const playlist = parsePlaylist(await readFile(join(out, rung.name, "index.m3u8"), "utf8"));
+      const first = playlist.segments[0]!;
+      const sample = join(out, `${rung.name}-sample.mp4`);
+      await writeFile(sample, Buffer.concat([await readFile(join(out, rung.name, first.map!.uri)), await readFile(join(out, rung.name, first.uri))]));
+      const probe = await run("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=pix_fmt", "-of", "csv=p=0", sample]);
+      expect(probe.stdout.trim(), rung.name).toBe("yuv420p");
+    }
   }, 60_000);
 
   it("transcodes a source keyframing every 10 s, still cutting aligned 2 s segments", async () => {
