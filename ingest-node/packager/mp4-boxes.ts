@@ -1,7 +1,9 @@
 /**
  * Reads what the master playlist must say about a rendition from the CMAF files themselves: the exact
  * RFC 6381 codec string (avc1.PPCCLL from the avcC box, mp4a.40.N from the esds descriptor), the
- * picture size, the audio channels, and how many frames a segment holds. Pure; ISO BMFF box walking only.
+ * picture size, the audio channels, and how many frames a segment holds; and what the DASH manifest's
+ * SegmentTimeline needs: the track's timescale and each fragment's decode time and duration. Pure; ISO
+ * BMFF box walking only.
  */
 export interface TrackFacts {
   codec: string;
@@ -19,7 +21,7 @@ interface Box {
   end: number;
 }
 
-const CONTAINERS = new Set(["moov", "trak", "mdia", "minf", "stbl", "moof", "traf"]);
+const CONTAINERS = new Set(["moov", "trak", "mdia", "minf", "stbl", "mvex", "moof", "traf"]);
 /** payload bytes before a sample entry's child boxes (ISO 14496-12 VisualSampleEntry / AudioSampleEntry) */
 const SAMPLE_ENTRY_FIELDS: Record<string, number> = { avc1: 78, mp4a: 28 };
 
@@ -93,4 +95,64 @@ function aacCodec(data: Uint8Array, esds: Box): string {
 export function sampleCount(segment: Uint8Array): number {
   const view = new DataView(segment.buffer, segment.byteOffset, segment.byteLength);
   return find(segment, "trun").reduce((sum, trun) => sum + view.getUint32(trun.start + 4), 0);
+}
+
+/** An init segment's timing: its track's timescale (mdhd) and default sample duration (trex, 0 if unset). */
+export interface InitTiming {
+  timescale: number;
+  defaultSampleDuration: number;
+}
+
+export function initTiming(init: Uint8Array): InitTiming {
+  const view = new DataView(init.buffer, init.byteOffset, init.byteLength);
+  const [mdhd] = find(init, "mdhd");
+  if (!mdhd) throw new Mp4Error("the init segment has no mdhd (media header)");
+  // version 1 has 64-bit creation and modification times before the timescale
+  const timescale = view.getUint32(mdhd.start + (init[mdhd.start] === 1 ? 20 : 12));
+  if (timescale === 0) throw new Mp4Error("the init segment's timescale is 0");
+  const [trex] = find(init, "trex");
+  return { timescale, defaultSampleDuration: trex ? view.getUint32(trex.start + 16) : 0 };
+}
+
+/** A media segment's place on its track's timeline, in timescale units. */
+export interface FragmentTiming {
+  /** tfdt's baseMediaDecodeTime: the decode time of its first sample */
+  decodeTime: number;
+  /** the sum of its samples' durations */
+  duration: number;
+  samples: number;
+}
+
+/** tfdt and trun of a one-track CMAF segment; sample durations default to tfhd's, then the init's trex. */
+export function fragmentTiming(segment: Uint8Array, defaultSampleDuration = 0): FragmentTiming {
+  const view = new DataView(segment.buffer, segment.byteOffset, segment.byteLength);
+  const [tfdt] = find(segment, "tfdt");
+  if (!tfdt) throw new Mp4Error("the segment has no tfdt (decode time)");
+  const decodeTime = segment[tfdt.start] === 1 ? Number(view.getBigUint64(tfdt.start + 4)) : view.getUint32(tfdt.start + 4);
+  const [tfhd] = find(segment, "tfhd");
+  let fallback = defaultSampleDuration;
+  if (tfhd) {
+    const flags = view.getUint32(tfhd.start) & 0xffffff;
+    // after version/flags and track_ID: base-data-offset (0x1), sample-description-index (0x2), then the default duration (0x8)
+    const at = tfhd.start + 8 + (flags & 0x1 ? 8 : 0) + (flags & 0x2 ? 4 : 0);
+    if (flags & 0x8) fallback = view.getUint32(at);
+  }
+  let duration = 0;
+  let samples = 0;
+  for (const trun of find(segment, "trun")) {
+    const flags = view.getUint32(trun.start) & 0xffffff;
+    const count = view.getUint32(trun.start + 4);
+    samples += count;
+    if (!(flags & 0x100)) {
+      duration += count * fallback;
+      continue;
+    }
+    // per sample: duration (0x100), size (0x200), flags (0x400), composition offset (0x800), 4 bytes each
+    const stride = 4 * [0x100, 0x200, 0x400, 0x800].filter((bit) => flags & bit).length;
+    let at = trun.start + 8 + (flags & 0x1 ? 4 : 0) + (flags & 0x4 ? 4 : 0);
+    if (at + count * stride > trun.end) throw new Mp4Error("trun: sample table runs past its box");
+    for (let i = 0; i < count; i++, at += stride) duration += view.getUint32(at);
+  }
+  if (samples > 0 && duration === 0) throw new Mp4Error("the segment's samples have no durations");
+  return { decodeTime, duration, samples };
 }

@@ -1,4 +1,5 @@
 import { segmentFileName } from "../../workers/shared/layout";
+import type { SegmentMedia } from "../packager/dash-manifest";
 import { renderMediaPlaylist, type MediaPlaylist } from "../packager/media-playlist";
 
 /**
@@ -7,7 +8,8 @@ import { renderMediaPlaylist, type MediaPlaylist } from "../packager/media-playl
  * numbers and stored names are given at store time, so they stay consecutive whatever happens before:
  * a new ffmpeg (its own numbering starts over in its own directory) or segments dropped because the
  * spool was full both become an EXT-X-DISCONTINUITY before the next listed segment. A recorded session
- * also keeps every stored segment, for the whole-session playlist rendered at its end.
+ * also keeps every stored segment, for the whole-session playlist rendered at its end. What the DASH
+ * manifest needs besides (which ffmpeg run wrote a segment, its decode time and duration) rides along.
  */
 export interface QueuedSegment {
   /** the directory of the ffmpeg that wrote it */
@@ -26,6 +28,10 @@ export interface StoredSegment {
   discontinuity: boolean;
   /** the stored init segment it decodes with */
   initFile: string;
+  /** the directory of the ffmpeg that wrote it: a DASH Period per ffmpeg run */
+  run: string;
+  /** its timing and size from its boxes (null if unreadable): the DASH SegmentTimeline */
+  media: SegmentMedia | null;
 }
 
 export class RenditionTrack {
@@ -77,10 +83,11 @@ export class RenditionTrack {
    * the segments that slid out of the window. If the head was dropped meanwhile (spool bound), returns
    * null: the object is orphaned.
    */
-  stored(segment: QueuedSegment, initFile: string): StoredSegment[] | null {
+  stored(segment: QueuedSegment, initFile: string, media: SegmentMedia | null = null): StoredSegment[] | null {
     if (this.queue[0] !== segment) return null;
     this.queue.shift();
-    const entry = { sequence: this.nextSequence, uri: this.nameFor(), duration: segment.duration, discontinuity: segment.discontinuity, initFile };
+    const { duration, discontinuity, dir: run } = segment;
+    const entry = { sequence: this.nextSequence, uri: this.nameFor(), duration, discontinuity, initFile, run, media };
     this.window.push(entry);
     this.history?.push(entry);
     this.nextSequence += 1;

@@ -1,14 +1,16 @@
 import { EventEmitter } from "node:events";
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { cacheControlFor } from "../../workers/shared/cache-policy";
+import { TARGET_DURATION_SECONDS, cacheControlFor } from "../../workers/shared/cache-policy";
 import type { RecordingInfo } from "../../workers/shared/ingest-api";
 import {
-  CONTENT_TYPES, MEDIA_PLAYLIST_FILE, initFileName, masterPlaylistKey, posterKey, renditionKey, sessionMasterKey, sessionMasterPath, type MediaKind,
+  CONTENT_TYPES, MEDIA_PLAYLIST_FILE, dashManifestKey, initFileName, masterPlaylistKey, posterKey, renditionKey, sessionMasterKey, sessionMasterPath, type MediaKind,
 } from "../../workers/shared/layout";
 import type { Logger } from "../logger";
+import { renderDashManifest, type DashInit, type DashRunClock, type SegmentMedia } from "../packager/dash-manifest";
 import { rewriteMasterPlaylist } from "../packager/master-playlist";
 import { parseMediaPlaylist } from "../packager/media-playlist";
+import { fragmentTiming, initTiming, trackFacts } from "../packager/mp4-boxes";
 import type { ObjectStore } from "../storage/object-store";
 import { sameInitMedia } from "./init-segment";
 import { Backoff, pause, retryUntilAborted } from "./retry";
@@ -18,10 +20,12 @@ import { RenditionTrack, type QueuedSegment, type StoredSegment } from "./rendit
  * Moves one session's ffmpeg output into the object store in an order that never shows a viewer a
  * dangling reference: a rendition's init segment and every segment a playlist names are stored before
  * that playlist (which we render: rendition-track.ts), and the masters (the session's own, then the
- * stream's) only once every rendition's playlist is stored. One worker per rendition, so puts of one key
- * never overlap. A store outage holds segments in the spool and retries with backoff; past the spool
- * bound the oldest unstored segments are dropped (logged, counted), never a crash and never an
- * unbounded disk. A recorded session keeps every segment and ends with whole-session playlists.
+ * stream's) only once every rendition's playlist is stored. The DASH manifest follows the playlists once
+ * the stream's master is out, rendered from the same stored windows (packager/dash-manifest.ts). One
+ * worker per rendition, so puts of one key never overlap. A store outage holds segments in the spool and
+ * retries with backoff; past the spool bound the oldest unstored segments are dropped (logged, counted),
+ * never a crash and never an unbounded disk. A recorded session keeps every segment and ends with
+ * whole-session playlists.
  */
 export interface SessionUploaderOptions {
   store: ObjectStore;
@@ -35,6 +39,8 @@ export interface SessionUploaderOptions {
   maxSpooledSegments?: number;
   /** keep every segment; at the end the playlists list the whole session (a recording) */
   record?: boolean;
+  /** the wall clock the DASH manifest's timeline is anchored to (tests fix it) */
+  now?: () => number;
 }
 
 /** Segments a live playlist lists: enough for players that start three segments behind the edge. */
@@ -42,6 +48,19 @@ export const LIVE_WINDOW_SEGMENTS = 6;
 /** Segments kept in the store behind the live window, for players still holding an older playlist. */
 const RETAINED_BEHIND_WINDOW = 4;
 const DEFAULT_MAX_SPOOLED_SEGMENTS = 150;
+/**
+ * The DASH players' clock: the edge's GET /api/time (workers/routes/media.ts), an ISO date, never cached.
+ * Relative: dash.js resolves it against the MPD's URL, so it is the edge that served the MPD.
+ */
+export const DASH_TIME_PATH = "/api/time";
+/** How far behind the live edge DASH players play: three segments, as HLS players hold back. */
+const DASH_PRESENTATION_DELAY_SEGMENTS = 3;
+/**
+ * R2 takes about one write a second to one key, and every rendition's playlist of a segment is stored
+ * within a moment of the others': the MPD waits that moment, and is put at most once a second.
+ */
+const MANIFEST_SETTLE_MS = 250;
+const MANIFEST_MIN_INTERVAL_MS = 1000;
 
 export interface SessionUploaderEvents {
   /** the master playlist is stored: viewers can start */
@@ -62,6 +81,8 @@ interface RenditionUpload {
   /** slid out of the window, deleted from the store once RETAINED_BEHIND_WINDOW further behind */
   retired: StoredSegment[];
   backoff: Backoff;
+  /** per stored init file: what the DASH manifest says of it (null: its boxes could not be read) */
+  dashInits: Map<string, (DashInit & { defaultSampleDuration: number }) | null>;
 }
 
 export class SessionUploader extends EventEmitter<SessionUploaderEvents> {
@@ -76,6 +97,14 @@ export class SessionUploader extends EventEmitter<SessionUploaderEvents> {
   private masterPublish: Promise<void> | null = null;
   private live = false;
   private readonly startedAt = new Date();
+  private readonly now: () => number;
+  /** per ffmpeg run (its directory), in order: where its media sits on the DASH timeline */
+  private readonly runClocks = new Map<string, DashRunClock & { extentMs: number }>();
+  private availabilityStartMs: number | null = null;
+  private manifestDirty = false;
+  private manifestPublish: Promise<void> | null = null;
+  /** Date.now() of the last MPD put: pacing is real time, whatever clock the MPD is anchored to */
+  private lastManifestPut = 0;
   private endedAt: Date | null = null;
   /** segments dropped unstored because the spool bound was reached (a store outage outlasted it) */
   droppedSegments = 0;
@@ -83,6 +112,7 @@ export class SessionUploader extends EventEmitter<SessionUploaderEvents> {
   constructor(private readonly options: SessionUploaderOptions) {
     super();
     this.logger = options.logger.child({ component: "uploader" });
+    this.now = options.now ?? Date.now;
     const maxQueued = options.maxSpooledSegments ?? DEFAULT_MAX_SPOOLED_SEGMENTS;
     this.active = [...options.renditions];
     this.renditions = new Map(
@@ -99,6 +129,7 @@ export class SessionUploader extends EventEmitter<SessionUploaderEvents> {
           playlistStored: false,
           retired: [],
           backoff: new Backoff(),
+          dashInits: new Map(),
         },
       ]),
     );
@@ -135,6 +166,8 @@ export class SessionUploader extends EventEmitter<SessionUploaderEvents> {
     await Promise.all(shed.map((name) => this.renditions.get(name)!.worker));
     this.publishMasterWhenReady();
     await this.masterPublish;
+    this.publishManifest();
+    await this.manifestPublish;
     const keys = shed.map((name) => renditionKey(this.options.streamId, this.options.sessionId, name, MEDIA_PLAYLIST_FILE));
     await this.options.store.delete(keys).catch((error: unknown) => this.logger.warn({ err: error, keys }, "playlists of shed renditions not deleted"));
   }
@@ -165,11 +198,11 @@ export class SessionUploader extends EventEmitter<SessionUploaderEvents> {
   /** Waits until everything offered so far is stored (or given up on through cancel()). */
   async drain(): Promise<void> {
     for (;;) {
-      const busy = [...this.renditions.values()].map((r) => r.worker).filter((w): w is Promise<void> => w !== null);
+      const workers = [...this.renditions.values()].map((r) => r.worker);
+      const busy = [...workers, this.masterPublish, this.manifestPublish].filter((w): w is Promise<void> => w !== null);
       if (busy.length === 0) break;
       await Promise.all(busy);
     }
-    await this.masterPublish;
   }
 
   /** Stores every playlist with EXT-X-ENDLIST once everything before it is stored. */
@@ -216,13 +249,16 @@ export class SessionUploader extends EventEmitter<SessionUploaderEvents> {
     const initFile = await this.storedInit(upload, segment);
     const spoolPath = join(segment.dir, upload.name, segment.spoolUri);
     const name = upload.track.nameFor();
-    await this.put(this.key(upload, name), await readFile(spoolPath), "media-segment");
-    const out = upload.track.stored(segment, initFile);
+    const bytes = await readFile(spoolPath);
+    await this.put(this.key(upload, name), bytes, "media-segment");
+    const media = this.segmentMedia(upload, initFile, bytes);
+    const out = upload.track.stored(segment, initFile, media);
     if (out === null) {
       // Dropped by the spool bound while its put was in flight: stored, but never listed.
       await this.options.store.delete([this.key(upload, name)]).catch(() => {});
       return;
     }
+    if (media) this.anchorRun(segment.dir, media, upload.dashInits.get(initFile)!.timescale);
     await rm(spoolPath, { force: true });
     upload.playlistDirty = true;
     if (!this.options.record) upload.retired.push(...out);
@@ -241,6 +277,7 @@ export class SessionUploader extends EventEmitter<SessionUploaderEvents> {
     if (upload.init === null || !sameInitMedia(upload.init.bytes, bytes)) {
       const file = initFileName(upload.initGenerations + 1);
       await this.put(this.key(upload, file), bytes, "init-segment");
+      upload.dashInits.set(file, this.dashInit(upload, bytes));
       upload.initGenerations += 1;
       if (upload.init !== null) this.logger.warn({ rendition: upload.name, init: file }, "a new ffmpeg's media differs from the last; its segments get a new init segment");
       upload.init = { file, bytes };
@@ -259,6 +296,7 @@ export class SessionUploader extends EventEmitter<SessionUploaderEvents> {
     }
     upload.playlistStored = true;
     this.publishMasterWhenReady();
+    this.publishManifest();
     await this.expire(upload);
   }
 
@@ -311,7 +349,106 @@ export class SessionUploader extends EventEmitter<SessionUploaderEvents> {
       this.live = true;
       this.logger.info({ renditions: this.active }, "master playlist stored: the stream is live");
       this.emit("live");
+      this.publishManifest();
     }
+  }
+
+  /** The DASH facts of a stored init segment, or null (logged) if its boxes cannot be read. */
+  private dashInit(upload: RenditionUpload, bytes: Uint8Array): (DashInit & { defaultSampleDuration: number }) | null {
+    try {
+      return { ...initTiming(bytes), track: trackFacts(bytes) };
+    } catch (error) {
+      this.logger.warn({ err: error, rendition: upload.name }, "init segment unreadable: its segments stay out of the DASH manifest");
+      return null;
+    }
+  }
+
+  /** A segment's decode time, duration and size; null (never listed in the MPD) if its boxes cannot be read. */
+  private segmentMedia(upload: RenditionUpload, initFile: string, bytes: Uint8Array): SegmentMedia | null {
+    const init = upload.dashInits.get(initFile);
+    if (!init) return null;
+    try {
+      const timing = fragmentTiming(bytes, init.defaultSampleDuration);
+      return timing.duration > 0 ? { ...timing, bytes: bytes.byteLength } : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Places a run on the DASH timeline when its first segment is stored: its media started that segment's
+   * duration before now, so no segment is ever announced before it is stored (the edge of the MPD's
+   * timeline is where players play from). Never before the end of the run before it.
+   */
+  private anchorRun(run: string, media: SegmentMedia, timescale: number): void {
+    const known = this.runClocks.get(run);
+    if (known) {
+      const end = Math.round((((media.decodeTime + media.duration) / timescale) - known.originTime / known.originTimescale) * 1000);
+      known.extentMs = Math.max(known.extentMs, end);
+      return;
+    }
+    const anchorMs = Math.round(this.now() - (media.duration / timescale) * 1000);
+    this.availabilityStartMs ??= anchorMs;
+    const previous = [...this.runClocks.values()].at(-1);
+    const startMs = Math.max(anchorMs - this.availabilityStartMs, previous ? previous.startMs + previous.extentMs : 0);
+    const extentMs = Math.round((media.duration / timescale) * 1000);
+    // Period ids name the session too: a player that outlives the session never mistakes its Periods.
+    const id = `${this.options.sessionId}-${this.runClocks.size + 1}`;
+    this.runClocks.set(run, { run, id, startMs, originTime: media.decodeTime, originTimescale: timescale, extentMs });
+  }
+
+  /** Stores the MPD once more when the stored windows changed; one put at a time, the newest state wins. */
+  private publishManifest(): void {
+    if (!this.live) return;
+    this.manifestDirty = true;
+    this.manifestPublish ??= this.publishManifests().finally(() => {
+      this.manifestPublish = null;
+      // Dirtied after the loop's last look but before this ran: go again.
+      if (this.manifestDirty && !this.abort.signal.aborted) this.publishManifest();
+    });
+  }
+
+  private async publishManifests(): Promise<void> {
+    const backoff = new Backoff();
+    while (this.manifestDirty && !this.abort.signal.aborted) {
+      const wait = Math.max(MANIFEST_SETTLE_MS, this.lastManifestPut + MANIFEST_MIN_INTERVAL_MS - Date.now());
+      if (!(await pause(wait, this.abort.signal))) return;
+      this.manifestDirty = false;
+      const text = this.renderManifest();
+      if (text === null) continue;
+      this.lastManifestPut = Date.now();
+      try {
+        // Never with the ended policy, even the last one: the key is the stream's, and the next session's
+        // MPD replaces it.
+        await this.put(dashManifestKey(this.options.streamId), Buffer.from(text), "dash-manifest");
+        backoff.reset();
+      } catch (error) {
+        if (this.abort.signal.aborted) return;
+        this.manifestDirty = true;
+        const delay = backoff.next();
+        this.logger.warn({ err: error, attempt: backoff.attempt, nextDelayMs: delay }, "DASH manifest not stored; retrying");
+        if (!(await pause(delay, this.abort.signal))) return;
+      }
+    }
+  }
+
+  private renderManifest(): string | null {
+    if (this.availabilityStartMs === null) return null;
+    const active = this.active.map((name) => this.renditions.get(name)!);
+    const inits = (u: RenditionUpload) => new Map([...u.dashInits].filter((e): e is [string, DashInit & { defaultSampleDuration: number }] => e[1] !== null));
+    return renderDashManifest({
+      sessionId: this.options.sessionId,
+      availabilityStartMs: this.availabilityStartMs,
+      publishMs: this.now(),
+      segmentSeconds: TARGET_DURATION_SECONDS,
+      timeShiftBufferSeconds: LIVE_WINDOW_SEGMENTS * TARGET_DURATION_SECONDS,
+      presentationDelaySeconds: DASH_PRESENTATION_DELAY_SEGMENTS * TARGET_DURATION_SECONDS,
+      // Over once every segment offered is stored after endPlaylists().
+      ended: this.endedAt !== null && active.every((u) => u.track.queue.length === 0),
+      utcTimingUrl: DASH_TIME_PATH,
+      clocks: [...this.runClocks.values()],
+      renditions: active.map((u) => ({ name: u.name, segments: u.track.window, inits: inits(u) })),
+    });
   }
 
   /** Frees store space beyond the retention margin behind the window; a recording keeps everything. */

@@ -1,9 +1,12 @@
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { promisify } from "node:util";
+import { parse as parseMpd } from "mpd-parser";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { cacheControlFor } from "../../workers/shared/cache-policy";
-import { masterPlaylistKey, renditionKey, segmentFileName, sessionMasterKey } from "../../workers/shared/layout";
+import { dashManifestKey, masterPlaylistKey, renditionKey, segmentFileName, sessionMasterKey } from "../../workers/shared/layout";
 import type { PutOptions } from "../../ingest-node/storage/object-store";
 import { SessionUploader } from "../../ingest-node/uploader/uploader";
 import { parseMediaPlaylist } from "../../ingest-node/packager/media-playlist";
@@ -260,4 +263,166 @@ function expectEveryPlaylistNamesOnlyStoredSegments(store: RecordingStore): void
     const dir = put.key.slice(0, put.key.lastIndexOf("/") + 1);
     for (const s of parseMediaPlaylist(Buffer.from(put.body).toString()).segments) expect(present.has(dir + s.uri), `${put.key} names ${s.uri}`).toBe(true);
   }
+}
+
+/**
+ * The DASH manifest needs real CMAF (its timeline comes from the boxes): one short ffmpeg output of two
+ * rungs and audio, copied into a fresh spool per test and offered run by run as ffmpeg would.
+ */
+describe("session uploader: the DASH manifest", () => {
+  const RENDITIONS = ["360p", "180p", "audio"];
+  const T0 = Date.UTC(2026, 6, 1, 12, 0, 0);
+  const masterText = `#EXTM3U
+#EXT-X-VERSION:7
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="group_aud",NAME="audio",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio/index.m3u8"
+#EXT-X-STREAM-INF:BANDWIDTH=900000,RESOLUTION=640x360,CODECS="avc1.64001e,mp4a.40.2",AUDIO="group_aud"
+360p/index.m3u8
+#EXT-X-STREAM-INF:BANDWIDTH=400000,RESOLUTION=320x180,CODECS="avc1.64000c,mp4a.40.2",AUDIO="group_aud"
+180p/index.m3u8
+`;
+  let fixture: string;
+  /** each rendition's ffmpeg playlist: its init file and segment names */
+  const inits = new Map<string, string>();
+  let spool: string;
+  let store: RecordingStore;
+  let uploader: SessionUploader;
+  let clock: number;
+  /** when each MPD put began (real time) */
+  let mpdPutTimes: number[];
+  const { logger } = captureLogger("warn");
+
+  beforeAll(async () => {
+    fixture = await mkdtemp(join(tmpdir(), "onair-uploader-dash-fixture-"));
+    await promisify(execFile)("ffmpeg", [
+      "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-f", "lavfi", "-i", "sine=sample_rate=48000",
+      "-t", "6", "-filter_complex", "[0:v]split=2[a][b];[b]scale=320:180[c]", "-map", "[a]", "-map", "[c]", "-map", "1:a",
+      "-c:v", "libx264", "-preset", "ultrafast", "-g", "60", "-keyint_min", "60", "-sc_threshold", "0", "-c:a", "aac",
+      "-f", "hls", "-hls_time", "2", "-hls_segment_type", "fmp4", "-hls_playlist_type", "vod",
+      "-var_stream_map", "v:0,name:360p v:1,name:180p a:0,name:audio", "-start_number", "1",
+      "-hls_segment_filename", join(fixture, "%v", "seg-%05d.m4s"), join(fixture, "%v", "index.m3u8"),
+    ]);
+    for (const r of RENDITIONS) inits.set(r, parseMediaPlaylist(await readFile(join(fixture, r, "index.m3u8"), "utf8")).initUri);
+  });
+  afterAll(async () => {
+    await rm(fixture, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    spool = await mkdtemp(join(tmpdir(), "onair-uploader-dash-"));
+    await cp(fixture, join(spool, "run-1"), { recursive: true });
+    store = new RecordingStore();
+    mpdPutTimes = [];
+    const put = store.put.bind(store);
+    store.put = async (key, body, options) => {
+      if (key === dashManifestKey(STREAM)) mpdPutTimes.push(Date.now());
+      return put(key, body, options);
+    };
+    clock = T0;
+    uploader = new SessionUploader({ store, streamId: STREAM, sessionId: SESSION, spoolDir: join(spool, "run-1"), renditions: RENDITIONS, logger, now: () => clock });
+  });
+  afterEach(async () => {
+    uploader.cancel();
+    await rm(spool, { recursive: true, force: true });
+  });
+
+  const offer = (run: string, from: number, to: number) => {
+    for (const r of RENDITIONS) uploader.offerPlaylist(r, playlist(inits.get(r)!, from, to), join(spool, run));
+  };
+  const mpd = () => parseMpd(store.text(dashManifestKey(STREAM))!, { manifestUri: `https://edge.example/${dashManifestKey(STREAM)}` });
+  const mpdPuts = () => store.puts.filter((p) => p.key === dashManifestKey(STREAM));
+
+  it("stores the MPD only once the stream's master is out, and only naming segments already stored", async () => {
+    offer("run-1", 1, 1);
+    await uploader.drain();
+    // Every playlist is stored, but the master (what makes the stream live) is not offered yet.
+    expect(mpdPuts()).toEqual([]);
+    uploader.offerMaster(masterText);
+    await uploader.drain();
+    clock += 2000;
+    offer("run-1", 1, 3);
+    await uploader.drain();
+
+    const keys = store.puts.map((p) => p.key);
+    expect(keys.indexOf(dashManifestKey(STREAM))).toBeGreaterThan(keys.indexOf(masterPlaylistKey(STREAM)));
+    // Coalesced: fewer puts than playlist puts, and (R2 takes about one write a second to a key) a second apart.
+    expect(mpdPuts().length).toBeLessThan(store.puts.filter((p) => p.key.endsWith("/index.m3u8")).length);
+    expect(mpdPuts().length).toBeGreaterThanOrEqual(2);
+    for (let i = 1; i < mpdPutTimes.length; i++) expect(mpdPutTimes[i]! - mpdPutTimes[i - 1]!).toBeGreaterThanOrEqual(990);
+    expect(mpdPuts().at(-1)).toMatchObject({ contentType: "application/dash+xml", cacheControl: cacheControlFor({ kind: "dash-manifest" }) });
+    expectEveryManifestNamesOnlyStoredObjects(store);
+
+    const text = store.text(dashManifestKey(STREAM))!;
+    // The first segment stored (at T0) lasts 2 s (video) or 2.005 s (audio): the timeline starts that much before.
+    const ast = Date.parse(/availabilityStartTime="([^"]+)"/.exec(text)![1]!);
+    expect([T0 - 2000, T0 - 2005]).toContain(ast);
+    expect(text).toContain(`<UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-iso:2014" value="/api/time"/>`);
+    const manifest = mpd();
+    expect(manifest.playlists.map((p) => p.attributes.RESOLUTION)).toEqual([{ width: 640, height: 360 }, { width: 320, height: 180 }]);
+    expect(manifest.playlists[0]!.segments.map((s) => s.uri)).toEqual([1, 2, 3].map((n) => `${SESSION}/360p/${segmentFileName(n)}`));
+    expect(manifest.playlists[0]!.segments.map((s) => s.duration)).toEqual([2, 2, 2]);
+    expect(manifest.playlists[0]!.segments[0]!.map.uri).toBe(`${SESSION}/360p/init-1.mp4`);
+    expect(manifest.mediaGroups.AUDIO.audio!.und!.playlists[0]!.segments).toHaveLength(3);
+  });
+
+  it("starts a new Period for a new ffmpeg, anchored where its first segment was stored", async () => {
+    uploader.offerMaster(masterText);
+    offer("run-1", 1, 3);
+    await uploader.drain();
+    // The publisher is back 20 s later: a new ffmpeg, its decode times from 0 again.
+    await cp(fixture, join(spool, "run-2"), { recursive: true });
+    clock += 20_000;
+    offer("run-2", 1, 2);
+    await uploader.drain();
+
+    const text = store.text(dashManifestKey(STREAM))!;
+    // Whichever rendition stores first anchors the run: 2 s of video or 2.005 s of audio before now.
+    const starts = [...text.matchAll(/<Period id="([^"]+)" start="PT([0-9.]+)S">/g)].map((m) => [m[1], Number(m[2])] as const);
+    expect(starts).toEqual([[`${SESSION}-1`, 0], [`${SESSION}-2`, expect.closeTo(20, 1)]]);
+    const second = starts[1]![1];
+    const video = mpd().playlists[0]!;
+    expect(video.segments.map((s) => s.uri)).toEqual([1, 2, 3, 4, 5].map((n) => `${SESSION}/360p/${segmentFileName(n)}`));
+    expect(video.segments.map((s) => s.presentationTime)).toEqual([0, 2, 4, second, second + 2]);
+    expect(video.discontinuityStarts).toEqual([3]);
+    // Same media: the second run's segments decode with the init segment already stored.
+    expect(text).not.toContain("init-2.mp4");
+    expectEveryManifestNamesOnlyStoredObjects(store);
+  });
+
+  it("drops shed renditions from the MPD, and ends it with its duration but a live cache policy", async () => {
+    uploader.offerMaster(masterText);
+    offer("run-1", 1, 2);
+    await uploader.drain();
+    await uploader.shedRenditions(["360p"]);
+    expect(mpd().playlists.map((p) => p.attributes.NAME)).toEqual(["180p"]);
+
+    offer("run-1", 1, 3);
+    await uploader.endPlaylists();
+    const last = mpdPuts().at(-1)!;
+    const text = Buffer.from(last.body).toString();
+    expect(text).not.toContain("minimumUpdatePeriod");
+    expect(text).toContain(' mediaPresentationDuration="PT6');
+    expect(text).not.toContain("360p");
+    // The key is the stream's and the next session rewrites it: never cached as final.
+    expect(last.cacheControl).toBe(cacheControlFor({ kind: "dash-manifest" }));
+    expectEveryManifestNamesOnlyStoredObjects(store);
+  });
+});
+
+/** Replays the puts in order: each MPD may name only init segments and segments already put (and not deleted). */
+function expectEveryManifestNamesOnlyStoredObjects(store: RecordingStore): void {
+  const present = new Set<string>();
+  let checked = 0;
+  for (const put of store.puts) {
+    if (!put.key.endsWith("/manifest.mpd")) {
+      present.add(put.key);
+      continue;
+    }
+    const base = `https://edge.example/${put.key}`;
+    const manifest = parseMpd(Buffer.from(put.body).toString(), { manifestUri: base });
+    const playlists = [...manifest.playlists, ...Object.values(manifest.mediaGroups.AUDIO).flatMap((g) => Object.values(g).flatMap((l) => l.playlists))];
+    for (const s of playlists.flatMap((p) => p.segments)) {
+      for (const url of [s.resolvedUri, s.map.resolvedUri]) expect(present.has(new URL(url).pathname.slice(1)), `${put.key} names ${url}`).toBe(true);
+    }
+    checked += 1;
+  }
+  expect(checked).toBeGreaterThan(0);
 }
