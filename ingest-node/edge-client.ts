@@ -2,8 +2,11 @@ import { z } from "zod";
 import { INGEST_AUTHORIZE_PATH, INGEST_EVENTS_PATH, type IngestEvent } from "../workers/shared/ingest-api";
 import { STREAM_ID_PATTERN } from "../workers/shared/layout";
 
-/** The ingest node's calls to the edge Worker (workers/shared/ingest-api.ts). */
-export type AuthorizeResult = { ok: true; streamId: string } | { ok: false; reason: string };
+/**
+ * The ingest node's calls to the edge Worker (workers/shared/ingest-api.ts). `record` says whether the
+ * session is kept whole as a recording; an edge older than that field does not send it: false.
+ */
+export type AuthorizeResult = { ok: true; streamId: string; record?: boolean } | { ok: false; reason: string };
 
 /** What the edge made of an event: "revoked" means the publish must stop. */
 export type EventOutcome = "recorded" | "revoked" | "unknown-stream";
@@ -26,10 +29,15 @@ export interface EdgeClientOptions {
   retryDelayMs?: number;
 }
 
+export interface SendOptions {
+  /** attempts before giving up (EVENT_ATTEMPTS unless said); 1 for a report the next one replaces */
+  attempts?: number;
+}
+
 const REQUEST_TIMEOUT_MS = 5000;
 const EVENT_ATTEMPTS = 4;
 
-const authorizeResponse = z.object({ streamId: z.string().regex(STREAM_ID_PATTERN) });
+const authorizeResponse = z.object({ streamId: z.string().regex(STREAM_ID_PATTERN), record: z.boolean().default(false) });
 
 export class EdgeClient {
   constructor(private readonly options: EdgeClientOptions) {}
@@ -41,11 +49,12 @@ export class EdgeClient {
     if (response.status !== 200) throw await this.unexpected(INGEST_AUTHORIZE_PATH, response);
     const body = authorizeResponse.safeParse(await response.json().catch(() => undefined));
     if (!body.success) throw new EdgeError(`the edge answered ${INGEST_AUTHORIZE_PATH} without a valid streamId`, false);
-    return { ok: true, streamId: body.data.streamId };
+    return { ok: true, streamId: body.data.streamId, record: body.data.record };
   }
 
   /** Retries transient failures: a lost "idle" would leave the stream shown live. */
-  async sendEvent(event: IngestEvent): Promise<EventOutcome> {
+  async sendEvent(event: IngestEvent, options: SendOptions = {}): Promise<EventOutcome> {
+    const attempts = options.attempts ?? EVENT_ATTEMPTS;
     let delay = this.options.retryDelayMs ?? 500;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -55,7 +64,7 @@ export class EdgeClient {
         if (response.status === 404) return "unknown-stream";
         throw await this.unexpected(INGEST_EVENTS_PATH, response);
       } catch (error) {
-        if (!(error instanceof EdgeError) || !error.retryable || attempt >= EVENT_ATTEMPTS) throw error;
+        if (!(error instanceof EdgeError) || !error.retryable || attempt >= attempts) throw error;
         await new Promise((resolve) => setTimeout(resolve, delay));
         delay *= 2;
       }

@@ -1,4 +1,5 @@
-import { chooseEncoder } from "./transcoder/encoders";
+import { chooseEncoder, type VideoEncoder } from "./transcoder/encoders";
+import type { SpeedMonitorOptions } from "./transcoder/speed-monitor";
 import type { IngestConfig } from "./config";
 import { EdgeClient } from "./edge-client";
 import type { Logger } from "./logger";
@@ -14,9 +15,20 @@ export interface IngestNode {
   stop(): Promise<void>;
 }
 
-export async function startIngestNode(config: IngestConfig, deps: { store: ObjectStore; logger: Logger }): Promise<IngestNode> {
+export interface IngestNodeDeps {
+  store: ObjectStore;
+  logger: Logger;
+  /** instead of the one chooseEncoder picks (tests: an encoder too slow for the machine) */
+  encoder?: VideoEncoder;
+  /** instead of HEALTH_INTERVAL_SECONDS (tests) */
+  healthIntervalMs?: number;
+  /** when falling behind live means shedding rungs */
+  speed?: SpeedMonitorOptions;
+}
+
+export async function startIngestNode(config: IngestConfig, deps: IngestNodeDeps): Promise<IngestNode> {
   // Chosen once per process: a hardware encoder is used only after it passed a trial encode here.
-  const { encoder } = await chooseEncoder(deps.logger);
+  const encoder = deps.encoder ?? (await chooseEncoder(deps.logger)).encoder;
   const edge = new EdgeClient({ baseUrl: config.edge.url, secret: config.edge.secret });
   const rtmp = new RtmpServer({ ...config.rtmp, authorize: (streamKey) => edge.authorize(streamKey), logger: deps.logger });
   const sessions = new SessionManager({
@@ -29,6 +41,8 @@ export async function startIngestNode(config: IngestConfig, deps: { store: Objec
     logger: deps.logger,
     reconnectWindowMs: config.reconnectWindowSeconds * 1000,
     maxSpooledSegments: config.spoolMaxSegments,
+    healthIntervalMs: deps.healthIntervalMs,
+    speed: deps.speed,
   });
   await rtmp.start();
   return {

@@ -23,6 +23,10 @@ export interface Publisher {
   readonly streamKey: string;
   readonly streamId: string;
   readonly remoteAddress: string;
+  /** the edge asked for this publish's session to be kept as a recording */
+  readonly record: boolean;
+  /** Bytes this publisher has sent us so far (all of its connection's, RTMP framing included). */
+  bytesReceived(): number;
   /** Disconnects the publisher, logging why. */
   close(reason: string): void;
 }
@@ -194,13 +198,16 @@ export class RtmpServer extends EventEmitter<RtmpServerEvents> {
       streamKey: key,
       streamId: result.streamId,
       remoteAddress: session.ip,
+      record: result.record ?? false,
+      // What the socket has read is exactly what the publisher sent, whatever NMS makes of it.
+      bytesReceived: () => session.socket.bytesRead,
       close: (reason) => {
         log.warn({ streamId: result.streamId, reason }, `publisher disconnected: ${reason}`);
         disconnect(session);
       },
     };
     claim.publisher = publisher;
-    log.info({ streamId: result.streamId }, "publish admitted");
+    log.info({ streamId: result.streamId, record: publisher.record }, "publish admitted");
     this.emit("publisher-admitted", publisher);
   }
 

@@ -1,17 +1,21 @@
 import type { VideoEncoder } from "../transcoder/encoders";
 import type { EventEmitter } from "node:events";
-import type { IngestEvent } from "../../workers/shared/ingest-api";
-import type { EdgeClient } from "../edge-client";
+import { HEALTH_INTERVAL_SECONDS, type IngestEvent } from "../../workers/shared/ingest-api";
+import type { EdgeClient, SendOptions } from "../edge-client";
 import type { BitrateOverrides } from "../ladder/ladder";
 import type { Logger } from "../logger";
 import type { Publisher, RtmpServer, RtmpServerEvents } from "../rtmp/rtmp-server";
 import type { ObjectStore } from "../storage/object-store";
+import type { SpeedMonitorOptions } from "../transcoder/speed-monitor";
+import { HealthReporter } from "./health-reporter";
 import { LiveSession, type StopReason } from "./live-session";
 import { newSessionId } from "./session-id";
 
 /**
  * Turns what publishers do into sessions, and what sessions do into edge events: one live session per
- * stream; "live" once the master is stored, "idle" once the final playlists are. A publisher leaving
+ * stream; "live" once the master is stored (with the renditions and the session's health: the ladder
+ * decision among it), "health" every interval while live, "idle" once the final playlists are stored,
+ * then "recording-ready" for a session the edge asked to record. A publisher leaving
  * suspends its session for the reconnect window: a publisher of the same stream arriving within it
  * continues the same session (same URLs, numbering continues after a discontinuity); after it, the
  * session ends. A second publisher while one is connected is refused, never a takeover: the one that
@@ -31,6 +35,10 @@ export interface SessionManagerOptions {
   reconnectWindowMs: number;
   /** unstored segments per rendition held during a store outage */
   maxSpooledSegments?: number;
+  /** how often a live session reports its health; HEALTH_INTERVAL_SECONDS unless said (tests) */
+  healthIntervalMs?: number;
+  /** when falling behind live means shedding rungs */
+  speed?: SpeedMonitorOptions;
 }
 
 interface ActiveSession {
@@ -39,12 +47,19 @@ interface ActiveSession {
   publisher: Publisher | null;
   sessionId: string;
   reconnectTimer: NodeJS.Timeout | null;
+  /** bytes sent by this session's earlier publishers (before a reconnect) */
+  earlierPublishersBytes: number;
 }
+
+/**
+ * A recording's announcement waits out a longer edge outage than other events (0.5 s doubling: about 15 s
+ * of retrying): nothing else would tell the edge the recording exists.
+ */
+const RECORDING_READY_ATTEMPTS = 6;
 
 const PUBLISHER_MESSAGES: Record<Exclude<StopReason, "publisher-left">, string> = {
   "source-stalled": "no media arrived for a while; reconnect to start a new session",
   "transcoder-exited": "transcoding stopped unexpectedly; reconnect to start a new session",
-  "format-changed": "the stream's format changed; reconnect to start a new session",
   "probe-failed": "the stream could not be read; send H.264 video (and AAC audio)",
   "start-failed": "the session could not start; see the ingest node's log",
   "stream-revoked": "the stream was revoked",
@@ -91,22 +106,51 @@ export class SessionManager {
       encoder: this.options.encoder,
       logger: this.options.logger,
       maxSpooledSegments: this.options.maxSpooledSegments,
+      record: publisher.record,
+      speed: this.options.speed,
+      inputBytes: () => inputBytes(),
     });
-    const entry: ActiveSession = { session, publisher, sessionId, reconnectTimer: null };
-    this.active.set(streamId, entry);
     // One event at a time per session: an "idle" overtaking a slow "live" would leave the stream shown live.
     let previous: Promise<void> = Promise.resolve();
-    const notify = (event: IngestEvent) => {
-      const sent = previous.then(() => this.send(event)).finally(() => this.notifications.delete(sent));
+    const notify = (event: IngestEvent, options?: SendOptions) => {
+      const sent = previous.then(() => this.send(event, options)).finally(() => this.notifications.delete(sent));
       this.notifications.add(sent);
       previous = sent;
     };
-    session.on("live", (renditions) => notify({ streamId, sessionId, type: "live", renditions }));
-    session.once("ended", (reason) => {
+    const entry: ActiveSession = { session, publisher, sessionId, reconnectTimer: null, earlierPublishersBytes: 0 };
+    this.active.set(streamId, entry);
+    // Every publisher of the session (a reconnect is a new connection, counting from 0).
+    const inputBytes = () => entry.earlierPublishersBytes + (entry.publisher?.bytesReceived() ?? 0);
+    // Health goes one attempt at a time: while one is still on its way (the edge is slow) the next is
+    // skipped, so reports never pile up behind each other; a lost one is replaced by the next.
+    let healthInFlight = false;
+    const health = new HealthReporter({
+      intervalMs: this.options.healthIntervalMs ?? HEALTH_INTERVAL_SECONDS * 1000,
+      inputBytes,
+      session: () => session.health(),
+      report: (measured) => {
+        if (healthInFlight) return;
+        healthInFlight = true;
+        const sent = previous.then(() => this.sendHealth({ streamId, sessionId, type: "health", health: measured })).finally(() => {
+          healthInFlight = false;
+          this.notifications.delete(sent);
+        });
+        this.notifications.add(sent);
+        previous = sent;
+      },
+    });
+    session.on("live", (renditions) => {
+      notify({ streamId, sessionId, type: "live", renditions, ...optional("health", health.sample()) });
+      health.start();
+    });
+    session.once("ended", (reason, recording) => {
+      health.stop();
       this.active.delete(streamId);
       if (entry.reconnectTimer) clearTimeout(entry.reconnectTimer);
       if (reason !== "publisher-left") entry.publisher?.close(PUBLISHER_MESSAGES[reason]);
       notify({ streamId, sessionId, type: "idle" });
+      // After "idle": the recording is whole only once the session has ended.
+      if (recording) notify({ streamId, sessionId, type: "recording-ready", recording }, { attempts: RECORDING_READY_ATTEMPTS });
     });
     session.logger.info("session started");
     void session.start();
@@ -115,6 +159,7 @@ export class SessionManager {
   private readonly onLeft = (publisher: Publisher): void => {
     const entry = this.active.get(publisher.streamId);
     if (entry?.publisher?.id !== publisher.id) return;
+    entry.earlierPublishersBytes += publisher.bytesReceived();
     entry.publisher = null;
     const windowMs = this.options.reconnectWindowMs;
     if (this.closing || windowMs <= 0) return void entry.session.stop("publisher-left");
@@ -134,17 +179,38 @@ export class SessionManager {
     });
   }
 
-  private async send(event: IngestEvent): Promise<void> {
+  private async send(event: IngestEvent, options?: SendOptions): Promise<void> {
     const log = this.logger.child({ streamId: event.streamId, sessionId: event.sessionId, event: event.type });
     try {
-      const outcome = await this.options.edge.sendEvent(event);
+      const outcome = await this.options.edge.sendEvent(event, options);
       if (outcome === "recorded") return log.info(`edge told: ${event.type}`);
-      if (outcome === "unknown-stream") return log.error("the edge does not know this stream; was it deleted while live?");
-      log.warn("the edge says the stream was revoked");
-      const entry = this.active.get(event.streamId);
-      if (entry?.sessionId === event.sessionId) void entry.session.stop("stream-revoked");
+      this.onRefused(event, outcome, log);
     } catch (error) {
-      log.error({ err: error }, `the edge was not told this stream is ${event.type}`);
+      log.error({ err: error }, event.type === "recording-ready" ? "the edge was not told of the recording" : `the edge was not told this stream is ${event.type}`);
     }
   }
+
+  /** One attempt, logged quietly: the next report replaces a lost one. */
+  private async sendHealth(event: IngestEvent): Promise<void> {
+    const log = this.logger.child({ streamId: event.streamId, sessionId: event.sessionId, event: event.type });
+    try {
+      const outcome = await this.options.edge.sendEvent(event, { attempts: 1 });
+      if (outcome === "recorded") return log.debug({ health: event.health }, "edge told: health");
+      this.onRefused(event, outcome, log);
+    } catch (error) {
+      log.warn({ err: error }, "health report lost; the next one replaces it");
+    }
+  }
+
+  private onRefused(event: IngestEvent, outcome: "revoked" | "unknown-stream", log: Logger): void {
+    if (outcome === "unknown-stream") return log.error("the edge does not know this stream; was it deleted while live?");
+    log.warn("the edge says the stream was revoked");
+    const entry = this.active.get(event.streamId);
+    if (entry?.sessionId === event.sessionId) void entry.session.stop("stream-revoked");
+  }
+}
+
+/** { [key]: value } if there is a value, else nothing (the contract's optional fields are absent, not null). */
+function optional<K extends string, V>(key: K, value: V | null): { [P in K]?: V } {
+  return (value === null ? {} : { [key]: value }) as { [P in K]?: V };
 }

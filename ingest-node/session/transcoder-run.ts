@@ -68,10 +68,19 @@ export class TranscoderRun extends EventEmitter<TranscoderRunEvents> {
     this.watcher.start();
   }
 
-  /** Ends the input so ffmpeg finishes by itself (killed if it does not), then reports its last output. */
-  async finish(): Promise<void> {
+  /**
+   * Ends the input so ffmpeg finishes by itself (killed if it does not), then reports its last output.
+   * promptly: ffmpeg is killed at once, dropping what it has not written yet (for a run that fell behind
+   * live, whose queued frames are late already); the segments it finished are still reported.
+   */
+  async finish(options: { promptly?: boolean } = {}): Promise<void> {
     this.options.input.endInput();
-    await this.transcoder?.stop();
+    if (options.promptly && this.transcoder) {
+      this.transcoder.destroy();
+      await this.transcoder.exited;
+    } else {
+      await this.transcoder?.stop();
+    }
     await this.watcher?.stop();
   }
 }

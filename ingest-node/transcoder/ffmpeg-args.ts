@@ -159,9 +159,12 @@ function videoFilterGraph(ladder: Ladder): { graph: string; labels: string[] } {
     from = next;
     previous = { width: rung.width, height: rung.height, fps: rung.fps };
   });
-  // One frame every interval; the fps filter drops the others before anything else is done with them.
-  // (from the source itself when every rung is copied)
-  chains.push(`[${chains.length > 0 ? "poster" : "0:v:0"}]fps=1/${POSTER_INTERVAL_SECONDS}[posterout]`);
+  // The first frame, then one every interval; the others are dropped before anything else is done with
+  // them (from the source itself when every rung is copied). Not the fps filter: it emits its first frame
+  // only seconds of media in, and ffmpeg prints no progress until every output has begun, which would
+  // blind the speed monitor to a ladder too slow for the machine for its first tens of seconds.
+  const posterEvery = `select=isnan(prev_selected_t)+gte(t-prev_selected_t\\,${POSTER_INTERVAL_SECONDS})`;
+  chains.push(`[${chains.length > 0 ? "poster" : "0:v:0"}]${posterEvery}[posterout]`);
   return { graph: chains.join(";"), labels };
 }
 

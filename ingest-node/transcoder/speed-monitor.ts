@@ -3,12 +3,15 @@ import type { TranscodeProgress } from "./transcoder";
 
 /**
  * Keeping up with live: follows ffmpeg's progress lines and says when encoding has fallen so far behind
- * the source that rungs must go. Lag is wall time passed minus media time encoded, since the first
- * progress line (start-up and the probe are not lag). ffmpeg's own speed= is an average since its start,
- * so it recovers too slowly to judge by; the lag is what viewers feel. Pure: time comes in with each call.
+ * the source that rungs must go. What matters is whether the distance to live grows: each line's offset
+ * (wall time minus media time encoded) is compared with the smallest offset seen this run, so the
+ * constant delay every run starts with (the process, the RTMP play, the input analysed before the first
+ * frame, the encoder's lookahead) is not lag, while a ladder too slow for the machine shows up within
+ * seconds of its first line. ffmpeg's own speed= is an average since its start, so it recovers too
+ * slowly to judge by; the lag is what viewers feel. Pure: time comes in with each call.
  */
 export interface StreamHealth {
-  /** media seconds encoded per wall second over the last window */
+  /** media seconds encoded per wall second over the last SPEED_WINDOW_MS (or since the run began) */
   speed: number | null;
   /** how far the newest encoded media is behind the source, in seconds */
   lagSeconds: number;
@@ -30,10 +33,23 @@ export interface SpeedMonitorOptions {
 
 const DEFAULT_MAX_LAG_SECONDS = 3;
 const DEFAULT_HEADROOM = 0.85;
+/**
+ * The span the reported speed is measured over. ffmpeg's progress lines come every half second, and
+ * what one half second encoded jitters with frame types and segment flushes; a few seconds is what a
+ * person reading the figure means by "now".
+ */
+export const SPEED_WINDOW_MS = 4000;
+
+interface Observation {
+  wallMs: number;
+  mediaSeconds: number;
+}
 
 export class SpeedMonitor {
-  private origin: { wallMs: number; mediaSeconds: number } | null = null;
-  private previous: { wallMs: number; mediaSeconds: number } | null = null;
+  /** the observation closest to live so far: lag is measured from it */
+  private origin: Observation | null = null;
+  /** observations within the speed window, oldest first (the oldest may be just outside it) */
+  private readonly recent: Observation[] = [];
   private health: StreamHealth;
   /** one decision per transcoder run: the caller restarts it with the smaller ladder */
   private decided = false;
@@ -57,11 +73,15 @@ export class SpeedMonitor {
   observe(progress: TranscodeProgress, wallMs: number): SpeedDecision {
     const media = progress.outTimeSeconds;
     if (media === null) return { action: "keep" };
-    this.origin ??= { wallMs, mediaSeconds: media };
-    const lag = (wallMs - this.origin.wallMs) / 1000 - (media - this.origin.mediaSeconds);
-    const previous = this.previous;
-    const speed = previous && wallMs > previous.wallMs ? (media - previous.mediaSeconds) / ((wallMs - previous.wallMs) / 1000) : null;
-    this.previous = { wallMs, mediaSeconds: media };
+    const offset = (o: Observation) => o.wallMs / 1000 - o.mediaSeconds;
+    const now = { wallMs, mediaSeconds: media };
+    if (!this.origin || offset(now) < offset(this.origin)) this.origin = now;
+    const lag = offset(now) - offset(this.origin);
+    this.recent.push({ wallMs, mediaSeconds: media });
+    // Keep one observation at or beyond the window's start, so the window is always covered.
+    while (this.recent.length > 2 && this.recent[1]!.wallMs <= wallMs - SPEED_WINDOW_MS) this.recent.shift();
+    const oldest = this.recent[0]!;
+    const speed = wallMs > oldest.wallMs ? (media - oldest.mediaSeconds) / ((wallMs - oldest.wallMs) / 1000) : null;
     this.health = { ...this.health, speed: speed ?? this.health.speed, lagSeconds: Math.max(0, lag) };
     if (lag <= this.maxLag || this.decided) return { action: "keep" };
 

@@ -18,7 +18,7 @@ describe("ffmpeg arguments for a ladder", () => {
         "[c1]select=not(mod(n\\,2)),fps=30,scale=w=854:h=480:flags=bicubic,split=2[v2][c2];" +
         "[c2]scale=w=640:h=360:flags=bicubic,split=2[v3][c3];" +
         "[c3]select=not(mod(n\\,2)),fps=15,scale=w=256:h=144:flags=bicubic[v4];" +
-        "[poster]fps=1/10[posterout]",
+        "[poster]select=isnan(prev_selected_t)+gte(t-prev_selected_t\\,10)[posterout]",
       "-map", "[posterout]", "-c:v", "mjpeg", "-q:v", "4", "-f", "image2", "-update", "1", "-atomic_writing", "1", "/spool/s1/poster.jpg",
       "-map", "[v0]", "-map", "[v1]", "-map", "[v2]", "-map", "[v3]", "-map", "[v4]", "-map", "0:a:0",
       "-c:v:0", "libx264", "-c:v:1", "libx264", "-c:v:2", "libx264", "-c:v:3", "libx264", "-c:v:4", "libx264",
@@ -50,7 +50,7 @@ describe("ffmpeg arguments for a ladder", () => {
         "[c0]scale=w=480:h=854:flags=bicubic,split=2[v1][c1];" +
         "[c1]scale=w=360:h=640:flags=bicubic,split=2[v2][c2];" +
         "[c2]select=not(mod(n\\,2)),fps=15000/1001,scale=w=144:h=256:flags=bicubic[v3];" +
-        "[poster]fps=1/10[posterout]",
+        "[poster]select=isnan(prev_selected_t)+gte(t-prev_selected_t\\,10)[posterout]",
     );
     expect(option("-var_stream_map")).toBe("v:0,name:720p v:1,name:480p v:2,name:360p v:3,name:144p");
     expect(outputOptions).not.toContain("0:a:0");
@@ -72,7 +72,7 @@ describe("ffmpeg arguments for a ladder", () => {
         "[c1]select=not(mod(n\\,2)),fps=30,scale=w=854:h=480:flags=bicubic,split=2[v2][c2];" +
         "[c2]scale=w=640:h=360:flags=bicubic,split=2[v3][c3];" +
         "[c3]select=not(mod(n\\,2)),fps=15,scale=w=256:h=144:flags=bicubic[v4];" +
-        "[poster]fps=1/10[posterout]",
+        "[poster]select=isnan(prev_selected_t)+gte(t-prev_selected_t\\,10)[posterout]",
     );
     expect(outputOptions.slice(outputOptions.indexOf("[v1]") - 3, outputOptions.indexOf("-preset"))).toEqual([
       "-map", "0:v:0", "-map", "[v1]", "-map", "[v2]", "-map", "[v3]", "-map", "[v4]",

@@ -58,6 +58,38 @@ describe("keeping up with live", () => {
     expect(shedRungs(chooseLadder(source), 0).ladder.video.map((v) => v.name)).toEqual(["144p"]);
   });
 
+  it("reports the speed over the last few seconds: steady through jitter, and following a slowdown", () => {
+    const monitor = new SpeedMonitor(chooseLadder(source), { maxLagSeconds: 1000 });
+    let media = 0;
+    for (let t = 0; t <= 20; t += 0.5) {
+      monitor.observe(progress(media + (t % 1 ? 0.2 : -0.2)), t * 1000);
+      if (t >= 5) expect(Math.abs(monitor.current.speed! - 1)).toBeLessThan(0.11);
+      media += 0.5;
+    }
+    for (let t = 20.5; t <= 30; t += 0.5) {
+      media += 0.25;
+      monitor.observe(progress(media), t * 1000);
+    }
+    expect(monitor.current.speed).toBeCloseTo(0.5, 5);
+    // Measured from the line closest to live: t=20.5 with 20.75 s of media (0.25 s ahead); at t=30, 25.5 s.
+    expect(monitor.current.lagSeconds).toBeCloseTo(30 - 25.5 + 0.25, 5);
+  });
+
+  it("does not count a run's start-up delay as lag, only the distance to live growing", () => {
+    const ladder = chooseLadder(source);
+    // On time: the first line 3 s after ffmpeg started, 0.5 s of media in, then real time. Never shed.
+    const onTime = new SpeedMonitor(ladder);
+    for (let t = 3; t < 30; t += 0.5) expect(onTime.observe(progress(t - 2.5), t * 1000).action).toBe("keep");
+    expect(onTime.current).toMatchObject({ lagSeconds: 0, speed: 1 });
+    // Too slow: from the same start, 0.3 s of media per second. Shed once the distance grew past 3 s.
+    const slow = new SpeedMonitor(ladder);
+    let decision: ReturnType<SpeedMonitor["observe"]> = { action: "keep" };
+    let t = 3;
+    for (; decision.action === "keep" && t < 30; t += 0.5) decision = slow.observe(progress(0.5 + (t - 3) * 0.3), t * 1000);
+    expect(decision).toMatchObject({ action: "shed", reason: expect.stringMatching(/^encoding ran at 0\.30x real time, 3\.\d s behind: dropping 1080p/) });
+    expect(t).toBeLessThan(9);
+  });
+
   it("says why it shed, once per run", () => {
     const monitor = new SpeedMonitor(chooseLadder(source));
     const decisions = [0, 2, 4, 6, 8, 10].map((wall) => monitor.observe(progress(wall * 0.5), wall * 1000));

@@ -3,6 +3,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EdgeClient } from "../../ingest-node/edge-client";
+import type { IngestEvent, IngestHealth } from "../../workers/shared/ingest-api";
 import { freePort } from "./ingest-fixtures";
 
 /** The edge client against a scripted HTTP server: each request takes the next [status, body] answer. */
@@ -35,9 +36,18 @@ describe("edge client", () => {
 
   it("authorizes a key with the shared secret, and tells an unknown key apart", async () => {
     answer([200, '{"streamId":"abcdefghijkl"}'], [403, '{"error":"unknown or revoked stream key"}']);
-    expect(await client().authorize("sk_1")).toEqual({ ok: true, streamId: "abcdefghijkl" });
+    expect(await client().authorize("sk_1")).toEqual({ ok: true, streamId: "abcdefghijkl", record: false });
     expect(await client().authorize("sk_2")).toEqual({ ok: false, reason: "unknown or revoked stream key" });
     expect(seen[0]).toEqual({ path: "/internal/ingest/authorize", authorization: "Bearer s3cret", body: '{"streamKey":"sk_1"}' });
+  });
+
+  it("passes on whether the stream records, false from an edge that does not say", async () => {
+    answer([200, '{"streamId":"abcdefghijkl","record":true}'], [200, '{"streamId":"abcdefghijkl","record":false}'], [200, '{"streamId":"abcdefghijkl"}']);
+    expect(await client().authorize("sk_1")).toEqual({ ok: true, streamId: "abcdefghijkl", record: true });
+    expect(await client().authorize("sk_1")).toEqual({ ok: true, streamId: "abcdefghijkl", record: false });
+    expect(await client().authorize("sk_1")).toEqual({ ok: true, streamId: "abcdefghijkl", record: false });
+    answer([200, '{"streamId":"abcdefghijkl","record":"yes"}']);
+    await expect(client().authorize("sk_1")).rejects.toThrow(/without a valid streamId/);
   });
 
   it("says which setting is wrong when the edge refuses the secret or cannot be reached", async () => {
@@ -56,6 +66,18 @@ describe("edge client", () => {
     answer([403, '{"error":"revoked"}']);
     expect(await client().sendEvent({ streamId: "abcdefghijkl", sessionId: "sess01", type: "live", renditions: ["720p"] })).toBe("revoked");
     expect(JSON.parse(seen[0]!.body)).toEqual({ streamId: "abcdefghijkl", sessionId: "sess01", type: "live", renditions: ["720p"] });
+  });
+
+  it("sends a health report once, whatever the answer: the next report replaces it", async () => {
+    const health: IngestHealth = {
+      inputKbps: 2500.5, inputFps: 30, keyframeIntervalSeconds: 2, encoderSpeed: 1.02, lagSeconds: 0.4, renditions: ["audio", "720p"], shed: [],
+      droppedSegments: 0, ladder: { topRung: "passthrough", reason: "passthrough: H.264 High, keyframes every 2.00 s" }, measuredAt: "2026-01-01T00:00:00.000Z",
+    };
+    const event: IngestEvent = { streamId: "abcdefghijkl", sessionId: "sess01", type: "health", health };
+    answer([503, "busy"], [204, ""]);
+    await expect(client().sendEvent(event, { attempts: 1 })).rejects.toThrow(/HTTP 503/);
+    expect(seen).toHaveLength(1);
+    expect(JSON.parse(seen[0]!.body)).toEqual(event);
   });
 
   it("does not retry an event the edge rejects as malformed", async () => {

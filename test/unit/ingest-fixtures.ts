@@ -6,9 +6,9 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { INGEST_AUTHORIZE_PATH, INGEST_EVENTS_PATH, type IngestEvent } from "../../workers/shared/ingest-api";
+import { INGEST_AUTHORIZE_PATH, INGEST_EVENTS_PATH, type AuthorizeResponse, type IngestEvent } from "../../workers/shared/ingest-api";
 import { loadConfig } from "../../ingest-node/config";
-import { startIngestNode, type IngestNode } from "../../ingest-node/ingest-node";
+import { startIngestNode, type IngestNode, type IngestNodeDeps } from "../../ingest-node/ingest-node";
 import { createLogger, type Logger } from "../../ingest-node/logger";
 import { freePort } from "../helpers/stack";
 import type { ObjectStore, PutOptions } from "../../ingest-node/storage/object-store";
@@ -34,6 +34,8 @@ export async function startInProcessIngest(options: {
   store: ObjectStore;
   log: { logger: Logger; lines: string[] };
   env?: Record<string, string>;
+  /** an encoder, health interval or speed monitor setting of the test's own */
+  tuning?: Omit<IngestNodeDeps, "store" | "logger">;
 }): Promise<InProcessIngest> {
   const workDir = await mkdtemp(join(tmpdir(), `onair-${options.name}-test-`));
   const rtmpPort = await freePort();
@@ -44,7 +46,14 @@ export async function startInProcessIngest(options: {
     ONAIR_WORK_DIR: workDir,
     ...options.env,
   });
-  const node = await startIngestNode(config, { store: options.store, logger: options.log.logger });
+  const node = await startIngestNode(config, {
+    store: options.store,
+    logger: options.log.logger,
+    // Suites other than ingest-shed.test.ts are not about keeping up: on a busy test machine their ladder
+    // may run behind for a while, and shedding would change the renditions they check.
+    speed: { maxLagSeconds: 60 },
+    ...options.tuning,
+  });
   return {
     node,
     workDir,
@@ -62,14 +71,26 @@ export interface FakeEdge {
   url: string;
   /** stream key -> stream id; tests may add keys */
   streams: Record<string, string>;
+  /** stream ids whose sessions are recorded (authorize answers record: true); tests may add some */
+  recorded: Set<string>;
+  /** every event the edge accepted, in arrival order */
   events: IngestEvent[];
+  /** events answered 503 (the edge blipping), in arrival order */
+  refused: IngestEvent[];
+  /** the next events of these types are answered 503 this many times, like a Worker deploy in progress */
+  blip: Partial<Record<IngestEvent["type"], number>>;
   authorizeCalls: string[];
+  /** events of one stream, of one type if given */
+  eventsOf(streamId: string, type?: IngestEvent["type"]): IngestEvent[];
   close(): Promise<void>;
 }
 
 /** The Worker's two internal ingest routes, answering from a fixed key -> streamId table. */
-export async function startFakeEdge(secret: string, streams: Record<string, string>): Promise<FakeEdge> {
+export async function startFakeEdge(secret: string, streams: Record<string, string>, recorded: Iterable<string> = []): Promise<FakeEdge> {
   const events: IngestEvent[] = [];
+  const refused: IngestEvent[] = [];
+  const blip: FakeEdge["blip"] = {};
+  const recordedStreams = new Set(recorded);
   const authorizeCalls: string[] = [];
   const server: Server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
@@ -81,10 +102,17 @@ export async function startFakeEdge(secret: string, streams: Record<string, stri
       authorizeCalls.push(key);
       const streamId = streams[key];
       if (!streamId) return void res.writeHead(403, { "content-type": "application/json" }).end('{"error":"unknown or revoked stream key"}');
-      return void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ streamId }));
+      const answer: AuthorizeResponse = { streamId, record: recordedStreams.has(streamId) };
+      return void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(answer));
     }
     if (req.method === "POST" && req.url === INGEST_EVENTS_PATH) {
-      events.push(body as unknown as IngestEvent);
+      const event = body as unknown as IngestEvent;
+      if ((blip[event.type] ?? 0) > 0) {
+        blip[event.type]! -= 1;
+        refused.push(event);
+        return void res.writeHead(503).end("deploy in progress");
+      }
+      events.push(event);
       return void res.writeHead(204).end();
     }
     res.writeHead(404).end();
@@ -95,8 +123,12 @@ export async function startFakeEdge(secret: string, streams: Record<string, stri
   return {
     url: `http://127.0.0.1:${port}`,
     streams,
+    recorded: recordedStreams,
     events,
+    refused,
+    blip,
     authorizeCalls,
+    eventsOf: (streamId, type) => events.filter((e) => e.streamId === streamId && (type === undefined || e.type === type)),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
@@ -138,6 +170,10 @@ export interface PublishOptions {
   height?: number;
   fps?: number;
   audio?: boolean;
+  /** the publisher's x264 preset: veryfast like OBS's default; ultrafast leaves the machine to the ingest node */
+  preset?: string;
+  /** seconds between keyframes (OBS's "Keyframe Interval"); 2 unless said */
+  keyframeSeconds?: number;
 }
 
 export interface Publishing {
@@ -151,7 +187,7 @@ export interface Publishing {
 
 /** An OBS stand-in: a test pattern (and tone) pushed over RTMP in real time. */
 export function publish(o: PublishOptions): Publishing {
-  const { width = 1280, height = 720, fps = 30, audio = true } = o;
+  const { width = 1280, height = 720, fps = 30, audio = true, preset = "veryfast", keyframeSeconds = 2 } = o;
   const child = spawn(
     "ffmpeg",
     [
@@ -159,7 +195,7 @@ export function publish(o: PublishOptions): Publishing {
       "-re", "-f", "lavfi", "-i", `testsrc2=size=${width}x${height}:rate=${fps}`,
       ...(audio ? ["-re", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"] : []),
       "-t", String(o.seconds),
-      "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-pix_fmt", "yuv420p", "-g", String(fps * 2),
+      "-c:v", "libx264", "-preset", preset, "-tune", "zerolatency", "-pix_fmt", "yuv420p", "-g", String(Math.round(fps * keyframeSeconds)),
       ...(audio ? ["-c:a", "aac", "-b:a", "128k"] : []),
       "-f", "flv", o.url,
     ],

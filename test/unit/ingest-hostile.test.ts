@@ -144,7 +144,8 @@ describe("hostile RTMP", () => {
 
     // The live stream kept going: new playlists, still live, and the publisher is still connected.
     await waitFor(() => playlistPuts() >= putsBefore + 3, 20_000);
-    expect(edge.events.map((e) => e.type)).toEqual(["live"]);
+    // Health reports come every few seconds meanwhile; nothing ended the session.
+    expect(edge.events.map((e) => e.type).filter((t) => t !== "health")).toEqual(["live"]);
     publisher.stop();
     await waitFor(() => edge.events.some((e) => e.type === "idle"), 20_000);
   }, 120_000);

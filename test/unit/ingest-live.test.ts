@@ -1,7 +1,7 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { masterPlaylistKey, posterKey, renditionKey, sessionPrefix } from "../../workers/shared/layout";
+import { dashManifestKey, masterPlaylistKey, posterKey, renditionKey, sessionPrefix } from "../../workers/shared/layout";
 import { cacheControlFor } from "../../workers/shared/cache-policy";
 import type { IngestNode } from "../../ingest-node/ingest-node";
 import { parseMediaPlaylist } from "../../ingest-node/packager/media-playlist";
@@ -76,12 +76,14 @@ describe("ingest node: RTMP in, ordered HLS uploads out", () => {
     await publisher.exited;
     await waitFor(() => edge.events.some((e) => e.type === "idle"), 20_000);
 
-    // Events: live (with the renditions) then idle, for one session.
-    const [live, idle, ...more] = edge.events;
+    // Events: live (with the renditions and the ladder decision) then idle, for one session; health
+    // reports in between (ingest-health.test.ts).
+    const [live, idle, ...more] = edge.events.filter((e) => e.type !== "health");
     expect(more).toEqual([]);
     expect(live).toMatchObject({ streamId: STREAM_ID, type: "live" });
     expect(idle).toEqual({ streamId: STREAM_ID, sessionId: live!.sessionId, type: "idle" });
     expect(live!.renditions).toEqual(["audio", "720p", "480p", "360p", "144p"]);
+    expect(live!.health?.ladder).toEqual({ topRung: "passthrough", reason: expect.stringMatching(/^passthrough: H\.264 /) });
 
     // The master: every video rung (no upscale of the 720p source) sharing one audio group, all of it
     // pointing into this session.
@@ -129,7 +131,7 @@ describe("ingest node: RTMP in, ordered HLS uploads out", () => {
     const poster = store.objects.get(posterKey(STREAM_ID));
     expect(poster).toMatchObject({ contentType: "image/jpeg", cacheControl: cacheControlFor({ kind: "poster" }) });
     expect([...poster!.body.subarray(0, 2)]).toEqual([0xff, 0xd8]);
-    const streamLevelKeys = [masterPlaylistKey(STREAM_ID), posterKey(STREAM_ID)];
+    const streamLevelKeys = [masterPlaylistKey(STREAM_ID), dashManifestKey(STREAM_ID), posterKey(STREAM_ID)];
     expect([...store.objects.keys()].filter((k) => !streamLevelKeys.includes(k) && !k.startsWith(sessionPrefix(STREAM_ID, sessionId)))).toEqual([]);
 
     // Refusals were logged, keys redacted; the spool is cleaned up.
