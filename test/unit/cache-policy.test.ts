@@ -20,6 +20,9 @@ describe("cacheControlFor", () => {
     [{ kind: "media-playlist", targetDurationSeconds: 5 }, "public, max-age=2, s-maxage=2, stale-if-error=0"],
     [{ kind: "media-playlist", targetDurationSeconds: 1 }, "public, max-age=1, s-maxage=1, stale-if-error=0"],
     [{ kind: "media-playlist", ended: true, targetDurationSeconds: 6 }, "public, max-age=86400"],
+    [{ kind: "dash-manifest" }, "public, max-age=1, s-maxage=1, stale-if-error=0"],
+    // The stream's MPD key outlives the session: a session's last MPD is still cached like a live one.
+    [{ kind: "dash-manifest", ended: true }, "public, max-age=1, s-maxage=1, stale-if-error=0"],
   ] as const)("%j -> %s", (input, expected) => {
     expect(cacheControlFor(input)).toBe(expected);
   });

@@ -12,7 +12,7 @@ import { requireBearer } from "../middleware/bearer";
 import { readOnlyCors } from "../middleware/cors";
 import { jsonError } from "../middleware/errors";
 import { DYNAMIC_CACHE_CONTROL, ERROR_CACHE_CONTROL, NOT_FOUND_CACHE_CONTROL } from "../shared/cache-policy";
-import { parseMediaPath, type MediaObject } from "../shared/layout";
+import { DASH_TIME_PATH, parseMediaPath, type MediaObject } from "../shared/layout";
 
 /** Live HLS: /live/<streamId>/... served from R2 through the edge cache. GET and HEAD only (Hono answers HEAD from GET). */
 export const mediaRoutes = new Hono<AppEnv>();
@@ -72,8 +72,8 @@ mediaRoutes.get("/live/*", async (c) => {
  * The clock DASH players sync with: the live MPD's UTCTiming (urn:mpeg:dash:utc:http-iso:2014) names it,
  * since dash.js otherwise asks time.akamai.com, and a time written into the cached MPD is stale. Never cached.
  */
-mediaRoutes.use("/api/time", readOnlyCors());
-mediaRoutes.get("/api/time", (c) => c.text(new Date().toISOString(), 200, { "Cache-Control": DYNAMIC_CACHE_CONTROL }));
+mediaRoutes.use(DASH_TIME_PATH, readOnlyCors());
+mediaRoutes.get(DASH_TIME_PATH, (c) => c.text(new Date().toISOString(), 200, { "Cache-Control": DYNAMIC_CACHE_CONTROL }));
 
 /** Whoever runs this deployment (the INGEST_SECRET holder) may see what media serving costs this isolate. */
 mediaRoutes.get("/internal/metrics", requireBearer("INGEST_SECRET"), (c) => c.json(mediaMetrics()));

@@ -9,8 +9,10 @@ import type { MediaKind } from "./layout";
  *   polling at the target duration never sees a playlist more than one segment old. stale-if-error=0
  *   stops Workers Cache from serving a frozen playlist "indefinitely" if the Worker errors.
  * - Segments and init segments never change once written (new sessions get new keys): immutable, a year.
- * - A live DASH manifest changes with every segment, like a live media playlist.
  * - A playlist that carries EXT-X-ENDLIST never changes again either.
+ * - The DASH manifest changes with every segment, like a live media playlist, and is never final: its key
+ *   is the stream's (not the session's), so the next session rewrites it. Ended or not, it gets the live
+ *   playlist's policy; a day of caching would show the next session's viewers the last one's end.
  * - A 404 for media that is not written yet must expire fast (Workers Cache keeps a bare 404 for 180 s).
  * - Errors (R2 unavailable) are never cached.
  */
@@ -20,7 +22,7 @@ const YEAR = 31_536_000;
 
 export interface CachePolicyInput {
   kind: MediaKind;
-  /** true when a media playlist carries EXT-X-ENDLIST */
+  /** true when a media playlist carries EXT-X-ENDLIST; every other kind ignores it */
   ended?: boolean;
   targetDurationSeconds?: number;
 }
@@ -31,16 +33,21 @@ export function cacheControlFor({ kind, ended = false, targetDurationSeconds = T
     case "media-segment":
       return `public, max-age=${YEAR}, immutable`;
     case "media-playlist":
-    case "dash-manifest": {
-      if (ended) return "public, max-age=86400";
-      const ttl = Math.max(1, Math.floor(targetDurationSeconds / 2));
-      return `public, max-age=${ttl}, s-maxage=${ttl}, stale-if-error=0`;
-    }
+      return ended ? "public, max-age=86400" : livePlaylistPolicy(targetDurationSeconds);
+    case "dash-manifest":
+      // Even a session's last MPD: the next session rewrites the same key.
+      return livePlaylistPolicy(targetDurationSeconds);
     case "master-playlist":
       return "public, max-age=2, s-maxage=2, stale-if-error=0";
     case "poster":
       return "public, max-age=10, s-maxage=10";
   }
+}
+
+/** At most half a target duration, and at least a second. */
+function livePlaylistPolicy(targetDurationSeconds: number): string {
+  const ttl = Math.max(1, Math.floor(targetDurationSeconds / 2));
+  return `public, max-age=${ttl}, s-maxage=${ttl}, stale-if-error=0`;
 }
 
 /** A media object that does not exist (yet): cacheable, but only for a second. */

@@ -107,6 +107,12 @@ export function watchPath(streamId: string): string {
   return `/watch/${streamId}`;
 }
 
+/**
+ * The clock DASH players sync with: the edge's GET /api/time (workers/routes/media.ts), an ISO date, never
+ * cached. The live MPD's UTCTiming names it relative, so dash.js asks the edge that served the MPD.
+ */
+export const DASH_TIME_PATH = "/api/time";
+
 export type ParseResult = { ok: true; object: MediaObject } | { ok: false; reason: string };
 
 const MAX_PATH_LENGTH = 256;
