@@ -4,6 +4,7 @@ import type { IngestConfig } from "./config";
 import { EdgeClient } from "./edge-client";
 import type { Logger } from "./logger";
 import { RtmpServer } from "./rtmp/rtmp-server";
+import { endOrphanedSessions, findOrphanedSessions } from "./session/orphan-recovery";
 import { SessionManager } from "./session/session-manager";
 import type { ObjectStore } from "./storage/object-store";
 
@@ -44,10 +45,14 @@ export async function startIngestNode(config: IngestConfig, deps: IngestNodeDeps
     healthIntervalMs: deps.healthIntervalMs,
     speed: deps.speed,
   });
+  // Listed before publishers can start new sessions: whatever is on disk now, a dead process left.
+  const orphans = await findOrphanedSessions(config.workDir);
   await rtmp.start();
+  const recovery = endOrphanedSessions(orphans, { workDir: config.workDir, store: deps.store, edge, logger: deps.logger });
   return {
     rtmpUrl: rtmp.url,
     async stop() {
+      await recovery;
       await sessions.stopAll();
       await rtmp.stop();
     },

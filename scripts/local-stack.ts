@@ -14,9 +14,12 @@ export interface LocalStack {
   edgeUrl: string;
   rtmpServerUrl: string;
   adminToken: string;
-  ingest: ChildProcess;
-  /** lines the ingest node logged, for tests that assert on why something was refused */
+  /** the running ingest node (a new one after restartIngest) */
+  readonly ingest: ChildProcess;
+  /** lines the ingest nodes logged, for tests that assert on why something was refused */
   ingestLog: string[];
+  /** Starts the ingest node again on the same ports, work directory and store, once it has exited. */
+  restartIngest(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -54,41 +57,21 @@ export async function startLocalStack(options: StartOptions): Promise<LocalStack
   await worker.ready;
   const edgeUrl = `http://127.0.0.1:${options.httpPort}`;
 
-  const ingest = spawn(process.execPath, ["--import", "tsx", "ingest-node/main.ts"], {
-    env: {
-      ...process.env,
-      ONAIR_RTMP_PORT: String(options.rtmpPort),
-      ONAIR_EDGE_URL: edgeUrl,
-      ONAIR_INGEST_SECRET: ingestSecret,
-      ONAIR_STORAGE: "local-r2",
-      ONAIR_LOCAL_R2_PERSIST: options.stateDir,
-      ONAIR_WORK_DIR: options.workDir,
-      ...options.ingestEnv,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
   const ingestLog: string[] = [];
-  const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("the ingest node did not report ready within 60 s; see its log above")), INGEST_START_TIMEOUT_MS);
-    for (const stream of [ingest.stdout!, ingest.stderr!]) {
-      createInterface({ input: stream }).on("line", (line) => {
-        ingestLog.push(line);
-        if (options.echoIngestLog) console.log(line);
-        if (INGEST_READY.test(line)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    }
-    ingest.once("exit", (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`the ingest node exited during start-up (code ${code}, signal ${signal}):\n${ingestLog.slice(-20).join("\n")}`));
-    });
-  });
+  const ingestEnv = {
+    ...process.env,
+    ONAIR_RTMP_PORT: String(options.rtmpPort),
+    ONAIR_EDGE_URL: edgeUrl,
+    ONAIR_INGEST_SECRET: ingestSecret,
+    ONAIR_STORAGE: "local-r2",
+    ONAIR_LOCAL_R2_PERSIST: options.stateDir,
+    ONAIR_WORK_DIR: options.workDir,
+    ...options.ingestEnv,
+  };
+  let ingest: ChildProcess;
   try {
-    await ready;
+    ingest = await startIngest(ingestEnv, ingestLog, options.echoIngestLog ?? false);
   } catch (error) {
-    ingest.kill("SIGKILL");
     await worker.dispose();
     throw error;
   }
@@ -98,8 +81,14 @@ export async function startLocalStack(options: StartOptions): Promise<LocalStack
     edgeUrl,
     rtmpServerUrl,
     adminToken: options.adminToken,
-    ingest,
+    get ingest() {
+      return ingest;
+    },
     ingestLog,
+    async restartIngest() {
+      if (ingest.exitCode === null && ingest.signalCode === null) throw new Error("the ingest node is still running; kill it first");
+      ingest = await startIngest(ingestEnv, ingestLog, options.echoIngestLog ?? false);
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -115,4 +104,33 @@ export async function startLocalStack(options: StartOptions): Promise<LocalStack
       await worker.dispose();
     },
   };
+}
+
+/** The ingest node as its own process, resolved once it says it is ready. */
+async function startIngest(env: NodeJS.ProcessEnv, log: string[], echo: boolean): Promise<ChildProcess> {
+  const ingest = spawn(process.execPath, ["--import", "tsx", "ingest-node/main.ts"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("the ingest node did not report ready within 60 s; see its log above")), INGEST_START_TIMEOUT_MS);
+    for (const stream of [ingest.stdout!, ingest.stderr!]) {
+      createInterface({ input: stream }).on("line", (line) => {
+        log.push(line);
+        if (echo) console.log(line);
+        if (INGEST_READY.test(line)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    }
+    ingest.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`the ingest node exited during start-up (code ${code}, signal ${signal}):\n${log.slice(-20).join("\n")}`));
+    });
+  });
+  try {
+    await ready;
+  } catch (error) {
+    ingest.kill("SIGKILL");
+    throw error;
+  }
+  return ingest;
 }

@@ -9,6 +9,7 @@ import { ProbeError, probeSource } from "../probe/source-probe";
 import type { ObjectStore } from "../storage/object-store";
 import { SpeedMonitor, type SpeedDecision, type SpeedMonitorOptions } from "../transcoder/speed-monitor";
 import type { TranscodeProgress, TranscoderExit } from "../transcoder/transcoder";
+import { SessionJournal } from "../uploader/journal";
 import { SessionUploader } from "../uploader/uploader";
 import type { SessionHealth } from "./health-reporter";
 import { TranscoderRun, type PublishInput } from "./transcoder-run";
@@ -207,6 +208,8 @@ export class LiveSession extends EventEmitter<LiveSessionEvents> {
       "source probed, ladder chosen",
     );
     await mkdir(this.spoolDir, { recursive: true });
+    const journal = new SessionJournal(this.spoolDir);
+    await journal.describe({ streamId, sessionId, record: this.options.record ?? false, startedAt: new Date().toISOString() });
     signal.throwIfAborted();
     this.source = source;
     this.ladder = ladder;
@@ -219,10 +222,12 @@ export class LiveSession extends EventEmitter<LiveSessionEvents> {
       logger: this.logger,
       maxSpooledSegments: this.options.maxSpooledSegments,
       record: this.options.record,
+      journal,
     });
     // Rungs may have been shed before the master was first stored: the renditions as of now.
     uploader.on("live", () => {
       this.wentLive = true;
+      void journal.markLive(new Date()).catch((error: unknown) => this.logger.warn({ err: error }, "session journal not updated"));
       this.emit("live", renditionNames(this.ladder ?? ladder));
     });
     this.uploader = uploader;

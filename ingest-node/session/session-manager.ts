@@ -55,7 +55,7 @@ interface ActiveSession {
  * A recording's announcement waits out a longer edge outage than other events (0.5 s doubling: about 15 s
  * of retrying): nothing else would tell the edge the recording exists.
  */
-const RECORDING_READY_ATTEMPTS = 6;
+export const RECORDING_READY_ATTEMPTS = 6;
 
 const PUBLISHER_MESSAGES: Record<Exclude<StopReason, "publisher-left">, string> = {
   "source-stalled": "no media arrived for a while; reconnect to start a new session",

@@ -5,6 +5,7 @@ import type { Logger } from "../logger";
 import { parseMediaPlaylist } from "../packager/media-playlist";
 import type { ObjectStore } from "../storage/object-store";
 import type { DashPublisher } from "./dash-publisher";
+import type { SessionJournal } from "./journal";
 import { sameInitMedia } from "./init-segment";
 import { putMedia } from "./put-media";
 import { RenditionTrack, type QueuedSegment, type StoredSegment } from "./rendition-track";
@@ -33,6 +34,8 @@ export interface RenditionUploadOptions {
   record: boolean;
   /** reads what the DASH manifest needs from the media as it is stored */
   dash: DashPublisher;
+  /** notes each stored segment on disk, for ending the session after a crash */
+  journal?: SessionJournal;
   /** the playlist was stored: the masters and the MPD may follow */
   onPlaylistStored: () => void;
   /** the spool bound dropped this many unstored segments; returns the session's total */
@@ -134,6 +137,7 @@ export class RenditionUpload {
       return;
     }
     if (media) this.options.dash.anchorRun(segment.dir, this.name, initFile, media);
+    await this.options.journal?.stored(this.name, this.track.window.at(-1)!);
     await rm(spoolPath, { force: true });
     this.playlistDirty = true;
     if (!this.options.record) this.retired.push(...out);

@@ -6,6 +6,7 @@ import type { ObjectStore } from "../storage/object-store";
 import { DashPublisher, type StoredWindows } from "./dash-publisher";
 import { MasterPublisher } from "./master-publisher";
 import { putMedia } from "./put-media";
+import type { SessionJournal } from "./journal";
 import { RenditionUpload } from "./rendition-upload";
 
 /**
@@ -32,6 +33,8 @@ export interface SessionUploaderOptions {
   record?: boolean;
   /** the wall clock the DASH manifest's timeline is anchored to (tests fix it) */
   now?: () => number;
+  /** notes what is stored on disk, so a crashed node can end the session when it starts again */
+  journal?: SessionJournal;
 }
 
 /** Segments a live playlist lists: enough for players that start three segments behind the edge. */
@@ -75,6 +78,7 @@ export class SessionUploader extends EventEmitter<SessionUploaderEvents> {
       maxSpooledSegments: options.maxSpooledSegments ?? DEFAULT_MAX_SPOOLED_SEGMENTS,
       record: options.record ?? false,
       dash: this.dash,
+      journal: options.journal,
       onPlaylistStored: () => {
         void this.masters.publishWhenReady();
         void this.dash.publish();
@@ -102,6 +106,7 @@ export class SessionUploader extends EventEmitter<SessionUploaderEvents> {
     const shed = this.masters.shed(dropped);
     if (shed.length === 0) return;
     await Promise.all(shed.map((name) => this.upload(name).abandon()));
+    await Promise.all(shed.map((name) => this.options.journal?.forget(name)));
     await this.masters.publishWhenReady();
     await this.dash.publish();
     const keys = shed.map((name) => renditionKey(this.options.streamId, this.options.sessionId, name, MEDIA_PLAYLIST_FILE));

@@ -53,14 +53,15 @@ async function startTestStackOnce(ingestEnv: Record<string, string>): Promise<Te
     echoIngestLog: process.env.ONAIR_VERBOSE === "1",
     ingestEnv,
   });
-  return {
-    ...stack,
+  const stopStack = stack.stop.bind(stack);
+  // Extended in place, not spread: `ingest` is a getter that follows restartIngest().
+  return Object.assign(stack, {
     stateDir,
     async stop() {
-      await stack.stop();
+      await stopStack();
       await rm(root, { recursive: true, force: true });
     },
-  };
+  });
 }
 
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000, everyMs = 250): Promise<T> {
