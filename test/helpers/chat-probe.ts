@@ -1,5 +1,8 @@
 import { encode, serverMessageSchema, type ChatMessage, type ClientMessage, type ServerMessage } from "../../durable-objects/protocol";
 
+/** How long a message may take: seconds when workerd shares a loaded 2-core machine with ffmpeg and Chromium. */
+const WAIT_MS = 15_000;
+
 type Of<T extends ServerMessage["type"]> = Extract<ServerMessage, { type: T }>;
 
 /**
@@ -44,7 +47,7 @@ export class ChatProbe {
   }
 
   /** The next chat message not returned before, whichever frame it came in. */
-  async nextChat(timeoutMs = 5_000): Promise<ChatMessage> {
+  async nextChat(timeoutMs = WAIT_MS): Promise<ChatMessage> {
     return this.until("a chat message", timeoutMs, () => {
       const message = this.chats()[this.chatsConsumed];
       if (message) this.chatsConsumed += 1;
@@ -53,7 +56,7 @@ export class ChatProbe {
   }
 
   /** The next message of this type not returned before, waiting for it if it has not arrived yet. */
-  async next<T extends ServerMessage["type"]>(type: T, timeoutMs = 5_000): Promise<Of<T>> {
+  async next<T extends ServerMessage["type"]>(type: T, timeoutMs = WAIT_MS): Promise<Of<T>> {
     return this.until(`a ${type} message`, timeoutMs, () => {
       const index = this.consumed.get(type) ?? 0;
       const message = this.all(type)[index];
@@ -62,7 +65,7 @@ export class ChatProbe {
     });
   }
 
-  async waitForClose(timeoutMs = 5_000): Promise<{ code: number; reason: string }> {
+  async waitForClose(timeoutMs = WAIT_MS): Promise<{ code: number; reason: string }> {
     return this.until("the socket to close", timeoutMs, () => this.closeEvent ?? undefined);
   }
 

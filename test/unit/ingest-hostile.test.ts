@@ -148,7 +148,7 @@ describe("hostile RTMP", () => {
     expect(edge.events.map((e) => e.type).filter((t) => t !== "health")).toEqual(["live"]);
     publisher.stop();
     await waitFor(() => edge.events.some((e) => e.type === "idle"), 20_000);
-  }, 120_000);
+  }, 180_000);
 });
 
 const collectGarbage = (() => {
@@ -181,7 +181,8 @@ function attackOnce(port: number, kind: string, attack: Attack): Promise<{ kind:
     const giveUp = setTimeout(() => {
       socket.destroy();
       resolve({ kind, closed: false });
-    }, 30_000);
+      // Far beyond the guard's 10 s setup limit: only a node that never closes it fails, not a slow machine.
+    }, 60_000);
     socket.on("error", () => {});
     // Reads (and drops) what the node sends: a paused socket with unread data never reports the close.
     socket.resume();
