@@ -60,6 +60,14 @@ describe("go live locally: RTMP in, ABR HLS out at the edge", () => {
 
     const status = await (await fetch(`${stack.edgeUrl}/api/streams/${stream.id}`)).json();
     expect(status).toMatchObject({ id: stream.id, status: "live" });
+
+    // The test pattern is H.264 High with 2 s keyframes: its own video is the top rung, and the stream's
+    // health says so (with why) for the studio. The Chromium test below then plays that master.
+    const health = (await (await fetch(`${stack.edgeUrl}/api/streams/${stream.id}/health`, { headers: { authorization: `Bearer ${stack.adminToken}` } })).json()) as {
+      health: { ladder: { topRung: string; reason: string }; renditions: string[] } | null;
+    };
+    expect(health.health?.ladder).toEqual({ topRung: "passthrough", reason: "passthrough: H.264 High, keyframes every 2.00 s" });
+    expect(health.health?.renditions).toEqual(expect.arrayContaining(["720p", "480p", "360p", "audio"]));
   });
 
   it("grows every media playlist and serves segments ffprobe can read", async () => {
