@@ -23,7 +23,7 @@ describe("ffmpeg arguments for a ladder", () => {
       "-map", "[v0]", "-map", "[v1]", "-map", "[v2]", "-map", "[v3]", "-map", "[v4]", "-map", "0:a:0",
       "-c:v:0", "libx264", "-c:v:1", "libx264", "-c:v:2", "libx264", "-c:v:3", "libx264", "-c:v:4", "libx264",
       "-preset", "veryfast",
-      "-x264-params", "me=dia:subme=1:partitions=i8x8,i4x4:bframes=1:b-adapt=0",
+      "-x264-params", "me=dia:subme=1:partitions=i8x8,i4x4:bframes=1:b-adapt=0:rc-lookahead=0:sync-lookahead=0",
       "-sc_threshold", "0", "-flags", "+cgop",
       "-force_key_frames", "expr:gte(t,n_forced*2)",
       "-b:v:0", "5000k", "-maxrate:v:0", "5350k", "-bufsize:v:0", "7500k",
