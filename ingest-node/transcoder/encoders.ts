@@ -23,11 +23,11 @@ export const X264: VideoEncoder = {
     // veryfast with a cheaper motion search costs about half of plain veryfast at 1080p/720p for an
     // SSIM loss of at most 0.002 (field notes); x264 threads stay automatic (frame threads: sliced
     // threads, as -tune zerolatency has, would cost speed for 70 ms less delay).
-    // No lookahead (rc-lookahead=0, sync-lookahead=0, which also turns mbtree off): x264 held ~10 frames
+    // No lookahead (rc-lookahead=0, sync-lookahead=0, and mbtree, which needs it, off): x264 held ~10 frames
     // back, and the muxer holds every rendition, copied ones too, for the slowest encoder: a segment
     // was listed 1.36 s after its last frame was captured, now 0.63 s, for 0.0013 more SSIM loss.
     "-preset", "veryfast",
-    "-x264-params", "me=dia:subme=1:partitions=i8x8,i4x4:bframes=1:b-adapt=0:rc-lookahead=0:sync-lookahead=0",
+    "-x264-params", "me=dia:subme=1:partitions=i8x8,i4x4:bframes=1:b-adapt=0:rc-lookahead=0:sync-lookahead=0:mbtree=0",
     // No extra keyframes at scene cuts: they cost bits and would differ between rungs.
     "-sc_threshold", "0",
     // Closed GOPs: no frame refers across a keyframe, so every segment decodes on its own.

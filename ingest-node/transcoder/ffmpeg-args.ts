@@ -174,6 +174,9 @@ function posterOutput(outputDir: string): string[] {
     "-map", "[posterout]",
     // JPEG at quality 4 (of 2-31): a thumbnail, not a frame grab for archiving.
     "-c:v", "mjpeg", "-q:v", "4",
+    // Only the selected frames: image2 is a constant-rate muxer, and would otherwise have ffmpeg repeat
+    // each poster frame at the source's rate (and encode every copy).
+    "-fps_mode", "passthrough",
     // image2 with update: one file, replaced by every new frame, via a temporary file and a rename.
     "-f", "image2", "-update", "1", "-atomic_writing", "1",
     join(outputDir, POSTER_FILE),

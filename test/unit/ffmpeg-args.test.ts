@@ -19,11 +19,11 @@ describe("ffmpeg arguments for a ladder", () => {
         "[c2]scale=w=640:h=360:flags=bicubic,split=2[v3][c3];" +
         "[c3]select=not(mod(n\\,2)),fps=15,scale=w=256:h=144:flags=bicubic[v4];" +
         "[poster]select=isnan(prev_selected_t)+gte(t-prev_selected_t\\,10)[posterout]",
-      "-map", "[posterout]", "-c:v", "mjpeg", "-q:v", "4", "-f", "image2", "-update", "1", "-atomic_writing", "1", "/spool/s1/poster.jpg",
+      "-map", "[posterout]", "-c:v", "mjpeg", "-q:v", "4", "-fps_mode", "passthrough", "-f", "image2", "-update", "1", "-atomic_writing", "1", "/spool/s1/poster.jpg",
       "-map", "[v0]", "-map", "[v1]", "-map", "[v2]", "-map", "[v3]", "-map", "[v4]", "-map", "0:a:0",
       "-c:v:0", "libx264", "-c:v:1", "libx264", "-c:v:2", "libx264", "-c:v:3", "libx264", "-c:v:4", "libx264",
       "-preset", "veryfast",
-      "-x264-params", "me=dia:subme=1:partitions=i8x8,i4x4:bframes=1:b-adapt=0:rc-lookahead=0:sync-lookahead=0",
+      "-x264-params", "me=dia:subme=1:partitions=i8x8,i4x4:bframes=1:b-adapt=0:rc-lookahead=0:sync-lookahead=0:mbtree=0",
       "-sc_threshold", "0", "-flags", "+cgop",
       "-force_key_frames", "expr:gte(t,n_forced*2)",
       "-b:v:0", "5000k", "-maxrate:v:0", "5350k", "-bufsize:v:0", "7500k",
