@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { unstable_startWorker } from "wrangler";
@@ -18,6 +18,11 @@ export interface LocalStack {
   readonly ingest: ChildProcess;
   /** lines the ingest nodes logged, for tests that assert on why something was refused */
   ingestLog: string[];
+  /**
+   * Kills the ingest node the way a crash does (SIGKILL, nothing finished), with the processes it started
+   * (ffmpeg, the local store's workerd), which would otherwise outlive it. Resolves once it has exited.
+   */
+  crashIngest(): Promise<void>;
   /** Starts the ingest node again on the same ports, work directory and store, once it has exited. */
   restartIngest(): Promise<void>;
   stop(): Promise<void>;
@@ -85,6 +90,19 @@ export async function startLocalStack(options: StartOptions): Promise<LocalStack
       return ingest;
     },
     ingestLog,
+    async crashIngest() {
+      const exited = once(ingest, "exit");
+      const children = childPids(ingest.pid!);
+      ingest.kill("SIGKILL");
+      for (const pid of children) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+      await exited;
+    },
     async restartIngest() {
       if (ingest.exitCode === null && ingest.signalCode === null) throw new Error("the ingest node is still running; kill it first");
       ingest = await startIngest(ingestEnv, ingestLog, options.echoIngestLog ?? false);
@@ -133,4 +151,16 @@ async function startIngest(env: NodeJS.ProcessEnv, log: string[], echo: boolean)
     throw error;
   }
   return ingest;
+}
+
+/** The processes a process started, children and their children. */
+function childPids(pid: number): number[] {
+  let out = "";
+  try {
+    out = execFileSync("ps", ["-o", "pid=", "--ppid", String(pid)], { encoding: "utf8" });
+  } catch {
+    return []; // ps exits 1 when there are none
+  }
+  const children = out.split("\n").map((l) => Number(l.trim())).filter((n) => n > 0);
+  return children.flatMap((child) => [child, ...childPids(child)]);
 }

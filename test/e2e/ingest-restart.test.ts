@@ -55,8 +55,7 @@ describe("an ingest node killed and restarted while live", () => {
     await browser.page.goto(stream.watchUrl);
     await waitForPlayback(browser.page, { timeoutMs: 30_000 });
 
-    stack.ingest.kill("SIGKILL");
-    await once(stack.ingest, "exit");
+    await stack.crashIngest();
     // The publisher's connection died with the node; OBS would retry, the test does it after the restart.
     await once(first, "exit");
     await stack.restartIngest();
