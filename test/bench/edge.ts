@@ -134,7 +134,7 @@ async function main(): Promise<void> {
       percent(p.cpu.processes.worker),
       percent(p.cpu.processes.proxy),
       percent(p.cpu.processes.writer),
-      percent(cores * p.cpu.machine - p.cpu.generator - sum(Object.values(p.cpu.processes))),
+      percent(otherProcesses(p.cpu)),
       percent(p.cpu.machine),
     ]),
   );
@@ -153,7 +153,7 @@ async function main(): Promise<void> {
       ? `load generator: event loop busy ${percent(100 * busiestLoop)} of the time at worst: it may be the limit; the figures are a floor`
       : `load generator: event loop busy ${percent(100 * busiestLoop)} of the time at worst, up to ${percent(Math.max(...phases.map((p) => p.cpu.generator)))} of a core: not the limit, but it shares the ${cores} cores with workerd`,
   );
-  const others = Math.max(...phases.map((p) => cores * p.cpu.machine - p.cpu.generator - sum(Object.values(p.cpu.processes))));
+  const others = Math.max(...phases.map((p) => otherProcesses(p.cpu)));
   if (others > 25) console.warn(`WARNING: other processes used up to ${percent(others)} of a core during a phase: this bench's figures are low; run it on a quiet machine`);
   console.log(
     `bench:edge r2_reads_per_segment=${pacedCached.r2PerSegment.toFixed(2)} baseline_r2_reads_per_segment=${pacedBaseline.r2PerSegment.toFixed(2)} rps_ratio=${(capacityCached.rps / capacityBaseline.rps).toFixed(2)}`,
@@ -164,9 +164,14 @@ async function main(): Promise<void> {
 function limitOf(cpu: CpuUse): string {
   const worker = cpu.processes.worker ?? NaN;
   if (worker >= 90) return `the Worker's workerd at ${percent(worker)} of a core (one isolate, one thread)`;
+  const others = otherProcesses(cpu);
+  if (cpu.machine >= 90 && others > 25) return `all ${cpus().length} cores busy (${percent(cpu.machine)}), other processes taking ${percent(others)} of a core`;
   if (cpu.machine >= 90) return `all ${cpus().length} cores busy (${percent(cpu.machine)}), shared by workerd and the generator`;
   return `no CPU limit in sight (machine ${percent(cpu.machine)} busy): waiting on I/O or locks`;
 }
+
+/** % of one core that processes other than this bench's used meanwhile. */
+const otherProcesses = (cpu: CpuUse) => cpus().length * cpu.machine - cpu.generator - sum(Object.values(cpu.processes));
 
 /** Real segments, made once per machine: a noisy test pattern so the encoder spends real bits. */
 async function prepareMedia(): Promise<Rendition[]> {
