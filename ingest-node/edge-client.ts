@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { INGEST_AUTHORIZE_PATH, INGEST_EVENTS_PATH, type IngestEvent } from "../workers/shared/ingest-api";
+import { INGEST_AUTHORIZE_PATH, INGEST_EVENTS_PATH, INGEST_PLAYLISTS_PATH, type IngestEvent, type PlaylistStoredNotice } from "../workers/shared/ingest-api";
 import { STREAM_ID_PATTERN } from "../workers/shared/layout";
 
 /**
@@ -35,6 +35,8 @@ export interface SendOptions {
 }
 
 const REQUEST_TIMEOUT_MS = 5000;
+/** A notice later than the next segment is worthless: the next notice supersedes it. */
+const NOTICE_TIMEOUT_MS = 2000;
 const EVENT_ATTEMPTS = 4;
 
 const authorizeResponse = z.object({ streamId: z.string().regex(STREAM_ID_PATTERN), record: z.boolean().default(false) });
@@ -71,14 +73,20 @@ export class EdgeClient {
     }
   }
 
-  private async post(path: string, body: unknown): Promise<Response> {
+  /** One attempt (see INGEST_PLAYLISTS_PATH): throws EdgeError if the edge did not take it. */
+  async playlistStored(notice: PlaylistStoredNotice): Promise<void> {
+    const response = await this.post(INGEST_PLAYLISTS_PATH, notice, NOTICE_TIMEOUT_MS);
+    if (response.status !== 204) throw await this.unexpected(INGEST_PLAYLISTS_PATH, response);
+  }
+
+  private async post(path: string, body: unknown, timeoutMs = REQUEST_TIMEOUT_MS): Promise<Response> {
     const url = `${this.options.baseUrl}${path}`;
     try {
       return await fetch(url, {
         method: "POST",
         headers: { authorization: `Bearer ${this.options.secret}`, "content-type": "application/json" },
         body: JSON.stringify(body),
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (error) {
       const cause = error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);

@@ -1,4 +1,5 @@
 import type { ChatRoom } from "../durable-objects/chat-room";
+import type { PlaylistGate } from "../durable-objects/playlist-gate";
 import type { StreamRegistry } from "../durable-objects/stream-registry";
 
 /** The bindings declared in wrangler.toml, plus the secrets (`wrangler secret put`). */
@@ -7,6 +8,8 @@ export interface Env {
   REGISTRY: DurableObjectNamespace<StreamRegistry>;
   /** One chat room per stream, named by the stream id (workers/routes/chat.ts). */
   ChatRoom: DurableObjectNamespace<ChatRoom>;
+  /** Where blocking playlist reloads wait for the ingest node's notice, one per stream (durable-objects/playlist-gate.ts). */
+  PLAYLIST_GATE: DurableObjectNamespace<PlaylistGate>;
   ASSETS: Fetcher;
   ADMIN_TOKEN: string;
   INGEST_SECRET: string;
@@ -29,4 +32,8 @@ const REGISTRY_NAME = "global";
 
 export function registryStub(env: Env): DurableObjectStub<StreamRegistry> {
   return env.REGISTRY.getByName(REGISTRY_NAME);
+}
+
+export function playlistGateStub(env: Env, streamId: string): DurableObjectStub<PlaylistGate> {
+  return env.PLAYLIST_GATE.getByName(streamId);
 }

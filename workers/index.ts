@@ -12,6 +12,7 @@ import { streamRoutes } from "./routes/streams";
 
 export { StreamRegistry } from "../durable-objects/stream-registry";
 export { ChatRoom } from "../durable-objects/chat-room";
+export { PlaylistGate } from "../durable-objects/playlist-gate";
 
 const app = new Hono<AppEnv>();
 

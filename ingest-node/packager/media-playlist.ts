@@ -86,6 +86,9 @@ export function renderMediaPlaylist(p: RenderInput): string {
     "#EXTM3U",
     "#EXT-X-VERSION:7",
     `#EXT-X-TARGETDURATION:${target}`,
+    // The edge holds `_HLS_msn` requests until that segment is stored (workers/media/blocking-reload.ts):
+    // players learn of a segment the moment it is there instead of at their next poll.
+    ...(p.ended || p.vod ? [] : ["#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES"]),
     `#EXT-X-MEDIA-SEQUENCE:${p.mediaSequence}`,
     `#EXT-X-DISCONTINUITY-SEQUENCE:${p.discontinuitySequence}`,
     ...(p.vod ? ["#EXT-X-PLAYLIST-TYPE:VOD"] : []),

@@ -52,6 +52,8 @@ export interface LiveSessionOptions extends PublishInput {
    * not ffmpeg being slow to report; without it, ffmpeg's silence stands for the publisher's.
    */
   inputBytes?: () => number;
+  /** a rendition's playlist was stored, listing up to segment `mediaSequence` */
+  onPlaylistStored?: (rendition: string, mediaSequence: number) => void;
 }
 
 export interface LiveSessionEvents {
@@ -223,6 +225,7 @@ export class LiveSession extends EventEmitter<LiveSessionEvents> {
       maxSpooledSegments: this.options.maxSpooledSegments,
       record: this.options.record,
       journal,
+      onPlaylistStored: this.options.onPlaylistStored,
     });
     // Rungs may have been shed before the master was first stored: the renditions as of now.
     uploader.on("live", () => {

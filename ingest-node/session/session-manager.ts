@@ -1,7 +1,7 @@
 import type { VideoEncoder } from "../transcoder/encoders";
 import type { EventEmitter } from "node:events";
-import { HEALTH_INTERVAL_SECONDS, type IngestEvent } from "../../workers/shared/ingest-api";
-import type { EdgeClient, SendOptions } from "../edge-client";
+import { HEALTH_INTERVAL_SECONDS, type IngestEvent, type PlaylistStoredNotice } from "../../workers/shared/ingest-api";
+import { EdgeError, type EdgeClient, type SendOptions } from "../edge-client";
 import type { BitrateOverrides } from "../ladder/ladder";
 import type { Logger } from "../logger";
 import type { Publisher, RtmpServer, RtmpServerEvents } from "../rtmp/rtmp-server";
@@ -24,7 +24,7 @@ import { newSessionId } from "./session-id";
  */
 export interface SessionManagerOptions {
   rtmp: EventEmitter<RtmpServerEvents> & Pick<RtmpServer, "playUrl" | "endPlayback">;
-  edge: Pick<EdgeClient, "sendEvent">;
+  edge: Pick<EdgeClient, "sendEvent" | "playlistStored">;
   store: ObjectStore;
   workDir: string;
   ladderOverrides: BitrateOverrides;
@@ -109,6 +109,7 @@ export class SessionManager {
       record: publisher.record,
       speed: this.options.speed,
       inputBytes: () => inputBytes(),
+      onPlaylistStored: (rendition, mediaSequence) => this.announcePlaylist({ streamId, sessionId, rendition, mediaSequence }),
     });
     // One event at a time per session: an "idle" overtaking a slow "live" would leave the stream shown live.
     let previous: Promise<void> = Promise.resolve();
@@ -200,6 +201,22 @@ export class SessionManager {
     } catch (error) {
       log.warn({ err: error }, "health report lost; the next one replaces it");
     }
+  }
+
+  /**
+   * Tells the edge a playlist was stored, so the players blocked on that segment get it now. Never
+   * retried and logged quietly: during an edge outage there is one per segment and rendition, and a lost
+   * one only makes those players wait for the next (or their own deadline).
+   */
+  private announcePlaylist(notice: PlaylistStoredNotice): void {
+    const sent = this.options.edge
+      .playlistStored(notice)
+      .catch((error: unknown) => {
+        const retryable = !(error instanceof EdgeError) || error.retryable;
+        this.logger[retryable ? "debug" : "warn"]({ err: error, ...notice }, "the edge was not told of a stored playlist");
+      })
+      .finally(() => this.notifications.delete(sent));
+    this.notifications.add(sent);
   }
 
   private onRefused(event: IngestEvent, outcome: "revoked" | "unknown-stream", log: Logger): void {

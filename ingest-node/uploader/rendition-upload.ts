@@ -36,8 +36,8 @@ export interface RenditionUploadOptions {
   dash: DashPublisher;
   /** notes each stored segment on disk, for ending the session after a crash */
   journal?: SessionJournal;
-  /** the playlist was stored: the masters and the MPD may follow */
-  onPlaylistStored: () => void;
+  /** the playlist was stored, listing up to `lastSequence` (null: none yet): the masters and the MPD may follow */
+  onPlaylistStored: (rendition: string, lastSequence: number | null) => void;
   /** the spool bound dropped this many unstored segments; returns the session's total */
   onDropped: (count: number) => number;
 }
@@ -174,7 +174,7 @@ export class RenditionUpload {
       throw error;
     }
     this.stored = true;
-    this.options.onPlaylistStored();
+    this.options.onPlaylistStored(this.name, this.track.window.at(-1)?.sequence ?? null);
     await this.expire();
   }
 

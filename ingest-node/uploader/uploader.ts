@@ -35,6 +35,8 @@ export interface SessionUploaderOptions {
   now?: () => number;
   /** notes what is stored on disk, so a crashed node can end the session when it starts again */
   journal?: SessionJournal;
+  /** a rendition's playlist was stored and lists up to segment `mediaSequence` (the edge wakes its waiting players) */
+  onPlaylistStored?: (rendition: string, mediaSequence: number) => void;
 }
 
 /** Segments a live playlist lists: enough for players that start three segments behind the edge. */
@@ -79,7 +81,8 @@ export class SessionUploader extends EventEmitter<SessionUploaderEvents> {
       record: options.record ?? false,
       dash: this.dash,
       journal: options.journal,
-      onPlaylistStored: () => {
+      onPlaylistStored: (rendition: string, lastSequence: number | null) => {
+        if (lastSequence !== null) options.onPlaylistStored?.(rendition, lastSequence);
         void this.masters.publishWhenReady();
         void this.dash.publish();
       },

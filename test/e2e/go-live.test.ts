@@ -99,6 +99,14 @@ describe("go live locally: RTMP in, ABR HLS out at the edge", () => {
   it("plays in Chromium through hls.js on the watch page", async () => {
     // The poster is written by the ingest node every few seconds; before the first one it may 404.
     const browser = await launchBrowser({ ignoreErrors: [/poster\.jpg/, /status of 404/] });
+    // Blocking playlist reloads: what hls.js asked for with _HLS_msn, and the last segment each answer listed.
+    const blocking: Array<{ asked: number; status: number; listed: Promise<number> }> = [];
+    browser.page.on("response", (response) => {
+      const asked = new URL(response.url()).searchParams.get("_HLS_msn");
+      if (asked === null) return;
+      const listed = response.text().then((text) => Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(text)?.[1]) + (text.match(/#EXTINF:/g)?.length ?? 0) - 1, () => NaN);
+      blocking.push({ asked: Number(asked), status: response.status(), listed });
+    });
     try {
       await browser.page.goto(stream.watchUrl);
       const evidence = await waitForPlayback(browser.page, { timeoutMs: 30_000 });
@@ -109,6 +117,12 @@ describe("go live locally: RTMP in, ABR HLS out at the edge", () => {
       // Chromium could also play HLS natively; the test must prove hls.js is the one playing.
       expect(player?.usingHlsJs).toBe(true);
       expect(player?.levels.map((l) => l.height)).toEqual(expect.arrayContaining([720, 480, 360]));
+      // hls.js holds its next playlist request open until the edge has the segment, and gets it.
+      await waitFor("hls.js to make blocking playlist requests", async () => (blocking.length >= 2 ? true : undefined), 10_000);
+      for (const request of blocking) {
+        expect(request.status).toBe(200);
+        expect(await request.listed).toBeGreaterThanOrEqual(request.asked);
+      }
       await screenshot(browser.page, "e2e-watch-playing");
       expect(browser.errors()).toEqual([]);
     } finally {

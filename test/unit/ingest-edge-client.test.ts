@@ -68,6 +68,15 @@ describe("edge client", () => {
     expect(JSON.parse(seen[0]!.body)).toEqual({ streamId: "abcdefghijkl", sessionId: "sess01", type: "live", renditions: ["720p"] });
   });
 
+  it("announces a stored playlist once, never retrying: the next segment's notice supersedes it", async () => {
+    const notice = { streamId: "abcdefghijkl", sessionId: "sess01", rendition: "720p", mediaSequence: 42 };
+    answer([204, ""], [503, "busy"], [204, ""]);
+    await client().playlistStored(notice);
+    expect(seen[0]).toEqual({ path: "/internal/ingest/playlists", authorization: "Bearer s3cret", body: JSON.stringify(notice) });
+    await expect(client().playlistStored(notice)).rejects.toThrow(/HTTP 503/);
+    expect(seen).toHaveLength(2);
+  });
+
   it("sends a health report once, whatever the answer: the next report replaces it", async () => {
     const health: IngestHealth = {
       inputKbps: 2500.5, inputFps: 30, keyframeIntervalSeconds: 2, encoderSpeed: 1.02, lagSeconds: 0.4, renditions: ["audio", "720p"], shed: [],

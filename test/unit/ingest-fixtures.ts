@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { INGEST_AUTHORIZE_PATH, INGEST_EVENTS_PATH, type AuthorizeResponse, type IngestEvent } from "../../workers/shared/ingest-api";
+import { INGEST_AUTHORIZE_PATH, INGEST_EVENTS_PATH, INGEST_PLAYLISTS_PATH, type AuthorizeResponse, type IngestEvent, type PlaylistStoredNotice } from "../../workers/shared/ingest-api";
 import { loadConfig } from "../../ingest-node/config";
 import { startIngestNode, type IngestNode, type IngestNodeDeps } from "../../ingest-node/ingest-node";
 import { createLogger, type Logger } from "../../ingest-node/logger";
@@ -80,6 +80,8 @@ export interface FakeEdge {
   /** the next events of these types are answered 503 this many times, like a Worker deploy in progress */
   blip: Partial<Record<IngestEvent["type"], number>>;
   authorizeCalls: string[];
+  /** every "playlist stored" notice, in arrival order */
+  playlistNotices: PlaylistStoredNotice[];
   /** events of one stream, of one type if given */
   eventsOf(streamId: string, type?: IngestEvent["type"]): IngestEvent[];
   close(): Promise<void>;
@@ -92,6 +94,7 @@ export async function startFakeEdge(secret: string, streams: Record<string, stri
   const blip: FakeEdge["blip"] = {};
   const recordedStreams = new Set(recorded);
   const authorizeCalls: string[] = [];
+  const playlistNotices: PlaylistStoredNotice[] = [];
   const server: Server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -115,6 +118,10 @@ export async function startFakeEdge(secret: string, streams: Record<string, stri
       events.push(event);
       return void res.writeHead(204).end();
     }
+    if (req.method === "POST" && req.url === INGEST_PLAYLISTS_PATH) {
+      playlistNotices.push(body as unknown as PlaylistStoredNotice);
+      return void res.writeHead(204).end();
+    }
     res.writeHead(404).end();
   });
   server.listen(0, "127.0.0.1");
@@ -128,6 +135,7 @@ export async function startFakeEdge(secret: string, streams: Record<string, stri
     refused,
     blip,
     authorizeCalls,
+    playlistNotices,
     eventsOf: (streamId, type) => events.filter((e) => e.streamId === streamId && (type === undefined || e.type === type)),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };

@@ -125,6 +125,17 @@ describe("ingest node: RTMP in, ordered HLS uploads out", () => {
       expect(final.segments.length).toBeGreaterThanOrEqual(3);
       for (const s of final.segments) expect(store.objects.has(renditionKey(STREAM_ID, sessionId, rendition, s.uri))).toBe(true);
     }
+    // The edge heard of every stored playlist, rendition by rendition in order, up to the last segment.
+    for (const rendition of live!.renditions!) {
+      const final = parseMediaPlaylist(store.text(renditionKey(STREAM_ID, sessionId, rendition, "index.m3u8"))!);
+      const heardOf = () => edge.playlistNotices.filter((n) => n.sessionId === sessionId && n.rendition === rendition).map((n) => n.mediaSequence);
+      // Notices are not ordered with the "idle" event: the last may still be on its way.
+      await waitFor(() => heardOf().at(-1) === final.segments.at(-1)!.sequence, 5000).catch(() => undefined);
+      const heard = heardOf();
+      expect(heard.length, `${rendition} notices`).toBeGreaterThanOrEqual(2);
+      expect(heard, `${rendition} notices in order`).toEqual([...heard].sort((a, b) => a - b));
+      expect(heard.at(-1)).toBe(final.segments.at(-1)!.sequence);
+    }
     const segment = store.objects.get(renditionKey(STREAM_ID, sessionId, "720p", "seg-00001.m4s"))!;
     expect(segment).toMatchObject({ contentType: "video/mp4", cacheControl: "public, max-age=31536000, immutable" });
     // The thumbnail for listings: a JPEG, cached briefly.

@@ -71,6 +71,29 @@ seg-00008.m4s
     expect(parseMediaPlaylist(text).segments.map((s) => s.sequence)).toEqual([7, 8]);
   });
 
+  it("lets players block on the next segment while live (CAN-BLOCK-RELOAD), and not once ended", () => {
+    const live = renderMediaPlaylist({
+      mediaSequence: 12,
+      discontinuitySequence: 0,
+      targetDuration: 2,
+      segments: [{ uri: "seg-00012.m4s", duration: 2, discontinuity: false, initFile: "init-1.mp4" }],
+      ended: false,
+    });
+    expect(live).toBe(`#EXTM3U
+#EXT-X-VERSION:7
+#EXT-X-TARGETDURATION:2
+#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES
+#EXT-X-MEDIA-SEQUENCE:12
+#EXT-X-DISCONTINUITY-SEQUENCE:0
+#EXT-X-INDEPENDENT-SEGMENTS
+#EXT-X-MAP:URI="init-1.mp4"
+#EXTINF:2.000000,
+seg-00012.m4s
+`);
+    const ended = renderMediaPlaylist({ mediaSequence: 12, discontinuitySequence: 0, targetDuration: 2, segments: [], ended: true });
+    expect(ended).not.toContain("SERVER-CONTROL");
+  });
+
   it("names a new init segment after the discontinuity where the media changes, and marks a recording VOD", () => {
     const text = renderMediaPlaylist({
       mediaSequence: 1,

@@ -103,6 +103,29 @@ describe("session uploader", () => {
     expect(Buffer.from(store.objects.get(key("480p", "seg-00002.m4s"))!.body).toString()).toBe("480p segment 2");
   });
 
+  it("announces each stored playlist with its last segment's number, only once that playlist is in the store", async () => {
+    const notices: Array<{ rendition: string; mediaSequence: number; storedLast: number | undefined }> = [];
+    uploader = new SessionUploader({
+      store, streamId: STREAM, sessionId: SESSION, spoolDir: spool, renditions: ["720p", "480p"], logger,
+      onPlaylistStored: (rendition, mediaSequence) => {
+        // What a player woken by this notice would read from the store at that moment.
+        const stored = store.text(key(rendition, "index.m3u8"));
+        notices.push({ rendition, mediaSequence, storedLast: stored ? parseMediaPlaylist(stored).segments.at(-1)?.sequence : undefined });
+      },
+    });
+    store.failures = 1;
+    uploader.offerPlaylist("720p", playlist("init_0.mp4", 1, 2));
+    await uploader.drain();
+    uploader.offerPlaylist("720p", playlist("init_0.mp4", 1, 3));
+    uploader.offerPlaylist("480p", playlist("init_1.mp4", 1, 1));
+    await uploader.drain();
+    expect(notices).toEqual([
+      { rendition: "720p", mediaSequence: 2, storedLast: 2 },
+      { rendition: "720p", mediaSequence: 3, storedLast: 3 },
+      { rendition: "480p", mediaSequence: 1, storedLast: 1 },
+    ]);
+  });
+
   it("retries failed puts without reordering them", async () => {
     store.failures = 3;
     uploader.offerPlaylist("720p", playlist("init_0.mp4", 1, 2));

@@ -3,7 +3,7 @@
  * build its own Response from it (a Response body can be read only once) and ranges can be sliced from it.
  */
 export interface MediaSnapshot {
-  status: 200 | 404 | 503;
+  status: 200 | 400 | 404 | 503;
   headers: Record<string, string>;
   body: ArrayBuffer | string;
   /** false for failures: they must reach neither the edge cache nor requests that arrive later */

@@ -1,12 +1,12 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { RegistryEvent } from "../../durable-objects/stream-registry";
-import { registryStub, type AppEnv } from "../env";
+import { playlistGateStub, registryStub, type AppEnv } from "../env";
 import { requireBearer } from "../middleware/bearer";
 import { jsonError } from "../middleware/errors";
 import { jsonBody } from "../middleware/json-body";
-import { INGEST_AUTHORIZE_PATH, INGEST_EVENTS_PATH, type AuthorizeResponse } from "../shared/ingest-api";
-import { RENDITION_PATTERN, SESSION_ID_PATTERN, sessionMasterPath, STREAM_ID_PATTERN } from "../shared/layout";
+import { INGEST_AUTHORIZE_PATH, INGEST_EVENTS_PATH, INGEST_PLAYLISTS_PATH, type AuthorizeResponse, type PlaylistStoredNotice } from "../shared/ingest-api";
+import { MEDIA_PLAYLIST_FILE, RENDITION_PATTERN, renditionKey, SESSION_ID_PATTERN, sessionMasterPath, STREAM_ID_PATTERN } from "../shared/layout";
 
 // The key's format is checked by the registry: a malformed key is just another unknown key (403), not a bad request.
 const authorizeBody = z.object({ streamKey: z.string().max(256) });
@@ -58,6 +58,12 @@ const eventBody = z
     path: ["recording", "masterPath"],
   });
 
+const playlistNotice = z.object({
+  ...session,
+  rendition: z.string().regex(RENDITION_PATTERN, "must look like 720p or audio"),
+  mediaSequence: z.number().int().min(0).max(1_000_000_000),
+}) satisfies z.ZodType<PlaylistStoredNotice>;
+
 /** Called by the ingest node only (INGEST_SECRET); the contract is workers/shared/ingest-api.ts. */
 export const ingestRoutes = new Hono<AppEnv>();
 
@@ -82,4 +88,11 @@ ingestRoutes.post(INGEST_EVENTS_PATH, jsonBody(eventBody), async (c) => {
       // A stale "idle" or health report changes nothing, and there is nothing for the ingest node to do about it.
       return c.body(null, 204);
   }
+});
+
+/** No registry call: the gate only wakes waiting players, who then read the stored playlist themselves. */
+ingestRoutes.post(INGEST_PLAYLISTS_PATH, jsonBody(playlistNotice), async (c) => {
+  const { streamId, sessionId, rendition, mediaSequence } = c.req.valid("json");
+  await playlistGateStub(c.env, streamId).stored(renditionKey(streamId, sessionId, rendition, MEDIA_PLAYLIST_FILE), mediaSequence);
+  return c.body(null, 204);
 });

@@ -1,5 +1,6 @@
 import { Hono, type Context } from "hono";
-import type { AppEnv } from "../env";
+import { playlistGateStub, type AppEnv } from "../env";
+import { blockingPlaylist, parseDeliveryDirectives } from "../media/blocking-reload";
 import { answerRequest } from "../media/conditional";
 import { fetchThroughEdgeCache } from "../media/edge-cache";
 import { mediaMetrics } from "../media/metrics";
@@ -29,7 +30,9 @@ mediaRoutes.get("/live/*", async (c) => {
     });
   }
   const { object } = parsed;
-  const full = await fullResponse(c, url, object);
+  const directives = object.kind === "media-playlist" ? parseDeliveryDirectives(url.searchParams) : ({ ok: true, msn: null } as const);
+  if (!directives.ok) return jsonError(c, 400, `${directives.reason}: see RFC 8216bis 6.2.5.2`, { "Cache-Control": ERROR_CACHE_CONTROL });
+  const full = await fullResponse(c, url, object, directives.msn);
   // A 404 (not written yet) or 503 (storage down) gives nothing away, so it is answered before the stream's
   // access is looked up: requests for made-up stream ids cost a cached 404, never a registry call. The
   // price: a signed stream's missing segment answers 404 even to a request without a valid token.
@@ -82,12 +85,18 @@ mediaRoutes.all("/live/*", (c) =>
   jsonError(c, 405, "media is read-only: use GET or HEAD", { Allow: "GET, HEAD, OPTIONS", "Cache-Control": ERROR_CACHE_CONTROL }),
 );
 
-/** The whole object (200, 404 or 503), shared by every viewer whatever token or query it sent. */
-async function fullResponse(c: Context<AppEnv>, url: URL, object: MediaObject): Promise<Response> {
-  const read = () => readMediaObject(c.env.MEDIA, object);
+/**
+ * The whole object (200, 404 or 503), shared by every viewer whatever token or query it sent. A blocking
+ * playlist reload (`msn`, blocking-reload.ts) waits for that segment and is kept under its own number.
+ */
+async function fullResponse(c: Context<AppEnv>, url: URL, object: MediaObject, msn: number | null): Promise<Response> {
+  const readStored = () => readMediaObject(c.env.MEDIA, object);
+  const read =
+    msn === null ? readStored : () => blockingPlaylist({ object, msn, read: readStored, gate: playlistGateStub(c.env, object.streamId) });
   if (c.env.EDGE_CACHE === "off") return snapshotToResponse(await read());
-  // Query strings (tokens, cache busters) are dropped so they cannot multiply cache entries or R2 reads.
-  return fetchThroughEdgeCache(new Request(`${url.origin}${url.pathname}`), read, c.executionCtx);
+  // Other query parameters (tokens, cache busters) are dropped so they cannot multiply cache entries or R2 reads.
+  const cacheKey = `${url.origin}${url.pathname}${msn === null ? "" : `?_HLS_msn=${msn}`}`;
+  return fetchThroughEdgeCache(new Request(cacheKey), read, c.executionCtx);
 }
 
 /** Why the first token presented was refused, in words a viewer (or the site embedding the player) can act on. */

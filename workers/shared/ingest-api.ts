@@ -5,6 +5,7 @@
  *
  *   POST /internal/ingest/authorize  {streamKey}                       -> 200 {streamId, record} | 403 {error}
  *   POST /internal/ingest/events     {streamId, sessionId, type, ...}  -> 204
+ *   POST /internal/ingest/playlists  {streamId, sessionId, rendition, mediaSequence}  -> 204
  *
  * Events of one session, in order: "live" once the master playlist is stored (with the renditions and the
  * ladder decision), "health" every few seconds while live, "idle" when the session has ended, and, for a
@@ -12,6 +13,19 @@
  */
 export const INGEST_AUTHORIZE_PATH = "/internal/ingest/authorize";
 export const INGEST_EVENTS_PATH = "/internal/ingest/events";
+/**
+ * A media playlist was stored and now lists up to segment `mediaSequence`: wakes the players waiting for
+ * it (blocking reloads, workers/media/blocking-reload.ts). Sent once, never retried: a lost notice delays
+ * those players by at most one segment, until the next.
+ */
+export const INGEST_PLAYLISTS_PATH = "/internal/ingest/playlists";
+
+export interface PlaylistStoredNotice {
+  streamId: string;
+  sessionId: string;
+  rendition: string;
+  mediaSequence: number;
+}
 
 /** Stream keys look like `sk_` followed by 40 lowercase hex characters. */
 export const STREAM_KEY_PATTERN = /^sk_[0-9a-f]{40}$/;

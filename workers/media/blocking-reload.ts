@@ -1,0 +1,97 @@
+import type { PlaylistGate } from "../../durable-objects/playlist-gate";
+import { ERROR_CACHE_CONTROL } from "../shared/cache-policy";
+import type { MediaObject } from "../shared/layout";
+import type { MediaSnapshot } from "./snapshot";
+
+/**
+ * LL-HLS blocking playlist reloads, without parts (RFC 8216bis 6.2.5.2, 6.2.6). Our media playlists say
+ * CAN-BLOCK-RELOAD=YES; a player holding segment N then asks for `index.m3u8?_HLS_msn=N+1` at once, and
+ * the answer waits until segment N+1 is listed. It reaches the player as soon as the playlist naming it
+ * is stored, where a polling player would learn of it up to a reload interval plus the playlist's cache
+ * lifetime later. Every viewer of a rendition asks for the same number, so the answer is cached under
+ * it: one wait per isolate (request collapsing) and, in production, one per data centre (Workers Cache
+ * keys on the query string).
+ */
+export type DeliveryDirectives = { ok: true; msn: number | null } | { ok: false; reason: string };
+
+/** Far beyond any real stream (a segment every second for 30 years); keeps the number exact in a double. */
+const MAX_MSN = 1_000_000_000;
+const DECIMAL = /^(0|[1-9][0-9]{0,9})$/;
+
+/**
+ * The directives of a media playlist request. `_HLS_part` is accepted (a player may send it) but this
+ * origin publishes no parts, so part p of segment N is there when N is; `_HLS_skip` is ignored, which the
+ * RFC allows (we offer no delta updates and answer with the whole playlist).
+ */
+export function parseDeliveryDirectives(params: URLSearchParams): DeliveryDirectives {
+  const msn = params.get("_HLS_msn");
+  const part = params.get("_HLS_part");
+  if (msn === null) {
+    return part === null ? { ok: true, msn: null } : { ok: false, reason: "_HLS_part needs _HLS_msn" };
+  }
+  if (!DECIMAL.test(msn) || Number(msn) > MAX_MSN) return { ok: false, reason: "_HLS_msn must be a media sequence number" };
+  if (part !== null && !DECIMAL.test(part)) return { ok: false, reason: "_HLS_part must be a part number" };
+  return { ok: true, msn: Number(msn) };
+}
+
+export interface PlaylistListing {
+  /** media sequence number of the last segment listed; -1 when none is */
+  last: number;
+  ended: boolean;
+  targetDurationSeconds: number;
+}
+
+export function playlistListing(text: string): PlaylistListing {
+  const first = Number(/^#EXT-X-MEDIA-SEQUENCE:(\d+)\s*$/m.exec(text)?.[1] ?? 0);
+  const segments = text.match(/^#EXTINF:/gm)?.length ?? 0;
+  return {
+    last: first + segments - 1,
+    ended: /^#EXT-X-ENDLIST\s*$/m.test(text),
+    targetDurationSeconds: Number(/^#EXT-X-TARGETDURATION:(\d+)\s*$/m.exec(text)?.[1] ?? 2),
+  };
+}
+
+export interface BlockingReload {
+  object: MediaObject;
+  msn: number;
+  read: () => Promise<MediaSnapshot>;
+  gate: Pick<DurableObjectStub<PlaylistGate>, "waitFor">;
+}
+
+/**
+ * The answer to `_HLS_msn=msn`: the stored playlist once it lists msn (or has ended); 400 for a number more
+ * than two segments ahead (RFC 8216bis 6.2.5.2: the player is confused, waiting would not help). If the
+ * segment is not listed within three target durations (the publisher stalled), the playlist as it is,
+ * uncached: a player sees the stream has not advanced and goes back to plain reloads, where a 503 would
+ * count as an error against the rendition.
+ */
+export async function blockingPlaylist({ object, msn, read, gate }: BlockingReload): Promise<MediaSnapshot> {
+  const first = await read();
+  const now = answerable(first, msn);
+  if (now !== "wait") return now;
+  const listing = playlistListing(text(first));
+  if (msn > listing.last + 2) {
+    return {
+      status: 400,
+      headers: { "Content-Type": "application/json; charset=UTF-8", "Cache-Control": ERROR_CACHE_CONTROL },
+      body: JSON.stringify({ error: `_HLS_msn=${msn} is more than two segments past the playlist's last (${listing.last}); reload without it` }),
+      cacheable: false,
+    };
+  }
+  // A failed gate is a wait that ended: the store is read again either way.
+  await gate.waitFor(object.key, msn, listing.targetDurationSeconds * 3000).catch((err: unknown) => console.error("playlist gate failed", object.key, err));
+  const second = await read();
+  const later = answerable(second, msn);
+  if (later !== "wait") return later;
+  return { ...second, headers: { ...second.headers, "Cache-Control": ERROR_CACHE_CONTROL }, cacheable: false };
+}
+
+function answerable(snapshot: MediaSnapshot, msn: number): MediaSnapshot | "wait" {
+  if (snapshot.status !== 200) return snapshot;
+  const listing = playlistListing(text(snapshot));
+  return listing.ended || listing.last >= msn ? snapshot : "wait";
+}
+
+function text(snapshot: MediaSnapshot): string {
+  return typeof snapshot.body === "string" ? snapshot.body : new TextDecoder().decode(snapshot.body);
+}
