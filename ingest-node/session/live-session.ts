@@ -12,6 +12,7 @@ import type { TranscodeProgress, TranscoderExit } from "../transcoder/transcoder
 import { SessionJournal } from "../uploader/journal";
 import { SessionUploader } from "../uploader/uploader";
 import type { SessionHealth } from "./health-reporter";
+import { StallWatch } from "./stall-watch";
 import { TranscoderRun, type PublishInput } from "./transcoder-run";
 
 /**
@@ -64,20 +65,6 @@ export interface LiveSessionEvents {
 }
 
 const PROGRESS_LOG_INTERVAL_MS = 10_000;
-/**
- * ffmpeg reports progress twice a second while media flows. A publisher that stops sending but keeps its
- * connection open blocks ffmpeg's read silently (its -rw_timeout does not cover RTMP input), so this long
- * with neither media from the publisher nor progress from ffmpeg ends the session; the publisher is
- * disconnected and reconnects into a fresh one.
- */
-const STALL_TIMEOUT_MS = 15_000;
-/**
- * ffmpeg silent this long while the publisher sends: stuck, or so slow that it has not finished its first
- * seconds of media (the speed monitor sheds rungs at its first progress line). It is replaced, counting
- * as a crash.
- */
-const STUCK_TIMEOUT_MS = 60_000;
-const STALL_CHECK_INTERVAL_MS = 1000;
 /** How long final uploads may take once the publish is over: within the 10 s a supervisor gives a SIGTERM. */
 const FINAL_UPLOAD_TIMEOUT_MS = 6000;
 /** ffmpeg crashing this often is not a hiccup: the session ends instead of restarting it forever. */
@@ -106,14 +93,30 @@ export class LiveSession extends EventEmitter<LiveSessionEvents> {
   /** restarts, suspends and resumes, one at a time */
   private serial: Promise<void> = Promise.resolve();
   private lastProgressLog = 0;
-  private stallCheck: NodeJS.Timeout | null = null;
-  private lastProgressAt = 0;
-  private lastInput = { atMs: 0, bytes: -1 };
+  /**
+   * A quiet publisher ends the session (it is disconnected and reconnects into a fresh one); a stuck
+   * ffmpeg is replaced, counting as a crash.
+   */
+  private readonly stallWatch: StallWatch;
 
   constructor(private readonly options: LiveSessionOptions) {
     super();
     this.input = { playUrl: options.playUrl, endInput: options.endInput };
     this.logger = options.logger.child({ streamId: options.streamId, sessionId: options.sessionId });
+    this.stallWatch = new StallWatch({
+      inputBytes: options.inputBytes,
+      onStalled: (silentMs) => {
+        if (this.stopping || !this.run) return;
+        this.logger.error({ silentMs }, "no media from the publisher; ending the session");
+        void this.stop("source-stalled");
+      },
+      onStuck: (silentMs) => {
+        const run = this.run;
+        if (this.stopping || !run) return;
+        this.logger.error({ silentMs }, "ffmpeg reports no progress while the publisher sends; replacing it");
+        void this.onCrash(run, { code: null, signal: null, requested: false, detail: "no progress" });
+      },
+    });
   }
 
   private get spoolDir(): string {
@@ -176,7 +179,7 @@ export class LiveSession extends EventEmitter<LiveSessionEvents> {
   /** The publisher left: ffmpeg finishes what it has; the stored playlists stay open for a resume(). */
   suspend(): Promise<void> {
     return this.serially(async () => {
-      this.unwatchForStall();
+      this.stallWatch.stop();
       await this.endRun();
     });
   }
@@ -248,7 +251,7 @@ export class LiveSession extends EventEmitter<LiveSessionEvents> {
     this.run = run;
     this.monitor = monitor;
     await run.start();
-    this.watchForStall();
+    if (!this.stopping) this.stallWatch.start();
     if (this.runs > 1) this.logger.info({ run: this.runs, renditions: renditionNames(this.ladder) }, "ffmpeg started again; the playlists continue after a discontinuity");
   }
 
@@ -319,7 +322,7 @@ export class LiveSession extends EventEmitter<LiveSessionEvents> {
   private async shutdown(reason: StopReason): Promise<void> {
     this.logger.info({ reason }, "session stopping");
     this.abortStart.abort();
-    this.unwatchForStall();
+    this.stallWatch.stop();
     let recording: RecordingInfo | null = null;
     try {
       await this.starting;
@@ -365,44 +368,11 @@ export class LiveSession extends EventEmitter<LiveSessionEvents> {
     return recording;
   }
 
-  /** From a run's start: is media still coming in, and is ffmpeg still getting through it? */
-  private watchForStall(): void {
-    if (this.stopping || !this.run) return;
-    const now = Date.now();
-    this.lastProgressAt = now;
-    this.lastInput = { atMs: now, bytes: this.options.inputBytes?.() ?? -1 };
-    this.stallCheck ??= setInterval(() => this.checkForStall(), STALL_CHECK_INTERVAL_MS);
-  }
-
-  private unwatchForStall(): void {
-    if (this.stallCheck) clearInterval(this.stallCheck);
-    this.stallCheck = null;
-  }
-
-  private checkForStall(): void {
-    const run = this.run;
-    if (this.stopping || !run) return;
-    const now = Date.now();
-    const bytes = this.options.inputBytes?.();
-    if (bytes !== undefined && bytes !== this.lastInput.bytes) this.lastInput = { atMs: now, bytes };
-    const ffmpegSilentMs = now - this.lastProgressAt;
-    const publisherSilentMs = bytes === undefined ? ffmpegSilentMs : now - this.lastInput.atMs;
-    if (ffmpegSilentMs >= STALL_TIMEOUT_MS && publisherSilentMs >= STALL_TIMEOUT_MS) {
-      this.logger.error({ silentMs: ffmpegSilentMs }, "no media from the publisher; ending the session");
-      return void this.stop("source-stalled");
-    }
-    if (ffmpegSilentMs >= STUCK_TIMEOUT_MS) {
-      this.logger.error({ silentMs: ffmpegSilentMs }, "ffmpeg reports no progress while the publisher sends; replacing it");
-      this.lastProgressAt = now;
-      void this.onCrash(run, { code: null, signal: null, requested: false, detail: "no progress" });
-    }
-  }
-
   private onProgress(run: TranscoderRun, monitor: SpeedMonitor, progress: TranscodeProgress): void {
     // A run being replaced may still report; its figures no longer matter.
     if (run !== this.run) return;
     const now = Date.now();
-    this.lastProgressAt = now;
+    this.stallWatch.progress(now);
     const decision = monitor.observe(progress, now);
     if (decision.action === "shed") void this.shedRungs(run, decision);
     if (now - this.lastProgressLog < PROGRESS_LOG_INTERVAL_MS) return;
