@@ -1,15 +1,13 @@
 import { once } from "node:events";
-import type { ChildProcess } from "node:child_process";
 import { createRequire } from "node:module";
 import { parse, type MpdManifest } from "mpd-parser";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createStream, type StreamCredentials } from "../../scripts/demo-stream";
-import { startTestPattern } from "../../scripts/test-pattern";
 import { cacheControlFor } from "../../workers/shared/cache-policy";
 import { dashPath } from "../../workers/shared/layout";
 import { launchBrowser, sampleVideo, waitForPlayback, type BrowserSession } from "../helpers/browser";
-import { startTestStack, waitFor, type TestStack } from "../helpers/stack";
+import { startTestStack, TestPublishers, waitFor, type TestStack } from "../helpers/stack";
 
 /**
  * Issue 3: the live DASH manifest next to the HLS one, played by a real DASH player. dash.js (the
@@ -57,7 +55,7 @@ describe("live DASH: the MPD at the edge, played by dash.js", () => {
   let stream: StreamCredentials;
   let browser: BrowserSession;
   let mpdUrl: string;
-  const publishers: ChildProcess[] = [];
+  const publishers = new TestPublishers(() => `${stream.rtmpUrl}/${stream.streamKey}`);
   /** every media request the page made, and what it got */
   const responses: { url: string; status: number }[] = [];
 
@@ -71,16 +69,12 @@ describe("live DASH: the MPD at the edge, played by dash.js", () => {
 
   afterAll(async () => {
     if (process.env.ONAIR_VERBOSE === "1") console.log(browser?.consoleLog().join("\n"));
-    for (const p of publishers) p.kill("SIGKILL");
+    publishers.killAll();
     await browser?.close();
     await stack?.stop();
   });
 
-  const publish = (seconds: number) => {
-    const publisher = startTestPattern({ url: `${stream.rtmpUrl}/${stream.streamKey}`, durationSeconds: seconds });
-    publishers.push(publisher);
-    return publisher;
-  };
+  const publish = (seconds: number) => publishers.publish(seconds);
   const fetchMpd = async (): Promise<{ text: string; manifest: MpdManifest; headers: Headers } | undefined> => {
     const res = await fetch(mpdUrl);
     if (res.status !== 200) return undefined;
@@ -137,7 +131,7 @@ describe("live DASH: the MPD at the edge, played by dash.js", () => {
   });
 
   it("plays on into a new Period when the publisher drops and comes back within the reconnect window", async () => {
-    await once(publishers[0]!, "exit");
+    await once(publishers.started[0]!, "exit");
     publish(SECOND_PUBLISH_SECONDS);
     const mpd = await waitFor("a second Period", async () => {
       const m = await fetchMpd();
@@ -166,7 +160,7 @@ describe("live DASH: the MPD at the edge, played by dash.js", () => {
   });
 
   it("ends: the last MPD says how long the presentation was, and dash.js plays to that end", async () => {
-    await once(publishers[1]!, "exit");
+    await once(publishers.started[1]!, "exit");
     const mpd = await waitFor("the final MPD", async () => {
       const m = await fetchMpd();
       return m && m.text.includes("mediaPresentationDuration") ? m : undefined;

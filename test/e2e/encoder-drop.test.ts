@@ -1,11 +1,9 @@
 import { once } from "node:events";
-import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createStream, type StreamCredentials } from "../../scripts/demo-stream";
-import { startTestPattern } from "../../scripts/test-pattern";
 import { launchBrowser, sampleVideo, waitForPlayback, waitForPlayerState, type BrowserSession } from "../helpers/browser";
 import { fetchPlaylist } from "../helpers/hls";
-import { startTestStack, waitFor, type TestStack } from "../helpers/stack";
+import { startTestStack, TestPublishers, waitFor, type TestStack } from "../helpers/stack";
 
 /**
  * Issue 7's encoder drop, for real: OBS's connection goes away mid-stream and comes back within the
@@ -20,7 +18,7 @@ describe("an encoder that drops and reconnects within the window", () => {
   let stack: TestStack;
   let stream: StreamCredentials;
   let browser: BrowserSession;
-  const publishers: ChildProcess[] = [];
+  const publishers = new TestPublishers(() => `${stream.rtmpUrl}/${stream.streamKey}`);
 
   beforeAll(async () => {
     stack = await startTestStack({ ONAIR_RECONNECT_WINDOW_SECONDS: String(RECONNECT_WINDOW_SECONDS) });
@@ -29,16 +27,12 @@ describe("an encoder that drops and reconnects within the window", () => {
   });
 
   afterAll(async () => {
-    for (const p of publishers) p.kill("SIGKILL");
+    publishers.killAll();
     await browser?.close();
     await stack?.stop();
   });
 
-  const publish = (seconds: number) => {
-    const publisher = startTestPattern({ url: `${stream.rtmpUrl}/${stream.streamKey}`, durationSeconds: seconds });
-    publishers.push(publisher);
-    return publisher;
-  };
+  const publish = (seconds: number) => publishers.publish(seconds);
   const variantUrl = async () => {
     const master = await fetchPlaylist(stream.hlsUrl);
     return new URL(master.manifest.playlists![0]!.uri, stream.hlsUrl).href;
@@ -83,7 +77,7 @@ describe("an encoder that drops and reconnects within the window", () => {
   }, 150_000);
 
   it("ends the stream once the publisher stays away longer than the window", async () => {
-    await Promise.all(publishers.filter((p) => p.exitCode === null).map((p) => once(p, "exit")));
+    await Promise.all(publishers.started.filter((p) => p.exitCode === null).map((p) => once(p, "exit")));
     const mediaUrl = await variantUrl();
     const ended = await waitFor("EXT-X-ENDLIST", async () => {
       const p = await fetchPlaylist(mediaUrl);

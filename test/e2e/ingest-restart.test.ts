@@ -1,11 +1,9 @@
 import { once } from "node:events";
-import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createStream, type StreamCredentials } from "../../scripts/demo-stream";
-import { startTestPattern } from "../../scripts/test-pattern";
 import { launchBrowser, waitForPlayback, type BrowserSession } from "../helpers/browser";
 import { fetchPlaylist } from "../helpers/hls";
-import { startTestStack, waitFor, type TestStack } from "../helpers/stack";
+import { startTestStack, TestPublishers, waitFor, type TestStack } from "../helpers/stack";
 
 /**
  * Issue 7's ingest node restart, for real: the ingest process is SIGKILLed while a recorded stream is
@@ -17,7 +15,7 @@ describe("an ingest node killed and restarted while live", () => {
   let stack: TestStack;
   let stream: StreamCredentials;
   let browser: BrowserSession;
-  const publishers: ChildProcess[] = [];
+  const publishers = new TestPublishers(() => `${stream.rtmpUrl}/${stream.streamKey}`);
 
   beforeAll(async () => {
     stack = await startTestStack();
@@ -32,16 +30,12 @@ describe("an ingest node killed and restarted while live", () => {
   });
 
   afterAll(async () => {
-    for (const p of publishers) p.kill("SIGKILL");
+    publishers.killAll();
     await browser?.close();
     await stack?.stop();
   });
 
-  const publish = () => {
-    const publisher = startTestPattern({ url: `${stream.rtmpUrl}/${stream.streamKey}`, durationSeconds: 90 });
-    publishers.push(publisher);
-    return publisher;
-  };
+  const publish = () => publishers.publish(90);
   const status = async () => (await (await fetch(`${stack.edgeUrl}/api/streams/${stream.id}`)).json()) as { status: string; sessionId: string | null };
 
   it("ends the dead process's session, then goes live again when the publisher reconnects", async () => {

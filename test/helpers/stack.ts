@@ -1,9 +1,11 @@
+import type { ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomToken } from "../../scripts/local-config";
 import { startLocalStack, type LocalStack } from "../../scripts/local-stack";
+import { startTestPattern } from "../../scripts/test-pattern";
 
 /**
  * A port nobody is listening on right now. Drawn below Linux's ephemeral range (32768+), where the kernel
@@ -77,4 +79,22 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     await new Promise((r) => setTimeout(r, everyMs));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ""}`);
+}
+
+/** A suite's test-pattern publishers on one stream: each publish() starts one, killAll() (in afterAll) ends them. */
+export class TestPublishers {
+  readonly started: ChildProcess[] = [];
+
+  /** `target` is read at each publish: the stream is usually created in beforeAll. */
+  constructor(private readonly target: () => string) {}
+
+  publish(durationSeconds: number): ChildProcess {
+    const publisher = startTestPattern({ url: this.target(), durationSeconds });
+    this.started.push(publisher);
+    return publisher;
+  }
+
+  killAll(): void {
+    for (const p of this.started) p.kill("SIGKILL");
+  }
 }

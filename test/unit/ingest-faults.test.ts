@@ -5,7 +5,7 @@ import { renditionKey, segmentFileName } from "../../workers/shared/layout";
 import type { IngestNode } from "../../ingest-node/ingest-node";
 import { parseMediaPlaylist } from "../../ingest-node/packager/media-playlist";
 import type { PutOptions } from "../../ingest-node/storage/object-store";
-import { captureLogger, publish, RecordingStore, startFakeEdge, startInProcessIngest, waitFor, type FakeEdge, type InProcessIngest } from "./ingest-fixtures";
+import { captureLogger, publish, RecordingStore, registerStreamKey, startFakeEdge, startInProcessIngest, waitFor, type FakeEdge, type InProcessIngest } from "./ingest-fixtures";
 
 /**
  * Issue 7 with real node-media-server and ffmpeg in this process: ffmpeg killed, the encoder dropping
@@ -37,11 +37,7 @@ describe("ingest node faults: nothing lost, nothing stuck", () => {
   const { lines } = log;
   let ingest: InProcessIngest;
   const streams: Record<string, string> = {};
-  const keyFor = (stream: string) => {
-    const key = `sk_${Buffer.from(stream).toString("hex").padEnd(40, "0").slice(0, 40)}`;
-    streams[key] = stream;
-    return key;
-  };
+  const keyFor = (stream: string) => registerStreamKey(streams, stream);
 
   beforeAll(async () => {
     edge = await startFakeEdge(SECRET, streams);

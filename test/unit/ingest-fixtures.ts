@@ -67,6 +67,13 @@ export async function startInProcessIngest(options: {
   };
 }
 
+/** A stream key made from the stream id, added to a fake edge's key table (which it answers authorize from). */
+export function registerStreamKey(streams: Record<string, string>, streamId: string): string {
+  const key = `sk_${Buffer.from(streamId).toString("hex").padEnd(40, "0").slice(0, 40)}`;
+  streams[key] = streamId;
+  return key;
+}
+
 export interface FakeEdge {
   url: string;
   /** stream key -> stream id; tests may add keys */

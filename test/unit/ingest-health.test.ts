@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { IngestEvent, IngestHealth } from "../../workers/shared/ingest-api";
 import { sessionMasterKey, sessionMasterPath } from "../../workers/shared/layout";
 import type { IngestNode } from "../../ingest-node/ingest-node";
-import { captureLogger, publish, RecordingStore, startFakeEdge, startInProcessIngest, waitFor, type FakeEdge, type InProcessIngest } from "./ingest-fixtures";
+import { captureLogger, publish, RecordingStore, registerStreamKey, startFakeEdge, startInProcessIngest, waitFor, type FakeEdge, type InProcessIngest } from "./ingest-fixtures";
 
 /**
  * What the edge hears of a live session besides live/idle, with real node-media-server and ffmpeg: health
@@ -21,11 +21,7 @@ describe("ingest node: health reports and recordings", () => {
   const log = captureLogger();
   let ingest: InProcessIngest;
   const streams: Record<string, string> = {};
-  const keyFor = (stream: string) => {
-    const key = `sk_${Buffer.from(stream).toString("hex").padEnd(40, "0").slice(0, 40)}`;
-    streams[key] = stream;
-    return key;
-  };
+  const keyFor = (stream: string) => registerStreamKey(streams, stream);
 
   beforeAll(async () => {
     edge = await startFakeEdge(SECRET, streams);
