@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { playlistGateStub } from "../../workers/env";
-import { call, env, INGEST_SECRET, postJson, registeredStreamId } from "./helpers";
+import { ADMIN_TOKEN, call, env, INGEST_SECRET, postJson, registeredStreamId } from "./helpers";
 
 /**
  * LL-HLS blocking playlist reloads (`_HLS_msn`), inside workerd with local R2 and the PlaylistGate
@@ -14,8 +14,8 @@ function livePlaylist(first: number, last: number, targetDuration = 2): string {
   return `${lines.join("\n")}\n`;
 }
 
-async function seed(last: number, targetDuration = 2) {
-  const id = await registeredStreamId();
+async function seed(last: number, targetDuration = 2, signedPlayback = false) {
+  const id = await registeredStreamId(signedPlayback);
   const key = `live/${id}/${SESSION}/720p/index.m3u8`;
   await env.MEDIA.put(key, livePlaylist(1, last, targetDuration));
   return { id, key, path: `/${key}` };
@@ -104,6 +104,21 @@ describe("blocking playlist reloads", () => {
     expect(res.status).toBe(400);
     expect(res.headers.get("Cache-Control")).toBe("no-store");
     expect(((await res.json()) as { error: string }).error).toContain(message);
+  });
+
+  it("checks a signed stream's token on blocking requests, and signs the URIs of the answer", async () => {
+    const { id, key, path } = await seed(3, 2, true);
+    const minted = await postJson(`/api/streams/${id}/playback-tokens`, { ttlSeconds: 600 }, ADMIN_TOKEN);
+    const { token } = (await minted.json()) as { token: string };
+    const waiting = call(`${path}?token=${token}&_HLS_msn=4`);
+    await env.MEDIA.put(key, livePlaylist(1, 4));
+    await announce(id, 4);
+    const res = await waiting;
+    expect(res.status).toBe(200);
+    const text = await body(res);
+    expect(lastListed(text.replace(/\?token=[^\n]+/g, ""))).toBe(4);
+    expect(text).toContain(`seg-00004.m4s?token=${token}`);
+    expect((await call(`${path}?_HLS_msn=4`)).status).toBe(403);
   });
 
   it("is a 404 for a stream that has no playlist, without waiting", async () => {
