@@ -30,6 +30,9 @@
  * Also reported: from the capture of each top-rung segment's last frame (decoded from the stored segment)
  * to those moments.
  *
+ * Modules: latency-clock.ts (the coded clock), latency-player.ts (the page, its server, one player's
+ * measurement), latency-segments.ts (when playlists list segments; a segment's capture time).
+ *
  * Environment (defaults in brackets): BENCH_WARMUP_SECONDS [10]  BENCH_SECONDS [20]  BENCH_HLS_CONFIG JSON
  * merged over the watch page's hls.js config, for experiments (printed when set)  BENCH_R2_PROBE [on]
  * BENCH_DUMP=<dir> every frame's and segment's timings as JSON.
@@ -40,30 +43,16 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import type { Page } from "playwright-core";
 import { getPlatformProxy } from "wrangler";
 import { createStream } from "../../scripts/demo-stream";
 import { testPatternArgs } from "../../scripts/test-pattern";
 import { launchBrowser, type BrowserSession } from "../helpers/browser";
-import { freePort, startTestStack, waitFor } from "../helpers/stack";
-import {
-  BITS,
-  REFERENCE_HEIGHT,
-  REFERENCE_WIDTH,
-  READER_FRAME_BYTES,
-  STRIP_HEIGHT,
-  STRIP_WIDTH,
-  STRIP_X,
-  STRIP_Y,
-  cellLumas,
-  clockFilter,
-  decodeClock,
-  stripReaderFilter,
-} from "./latency-clock";
+import { startTestStack, waitFor } from "../helpers/stack";
+import { clockFilter } from "./latency-clock";
+import { measurePlayer, startStaticServer, type PlayerResult } from "./latency-player";
+import { lastFrameCapture, median, PlaylistWatch, quantile, Serial, sleep } from "./latency-segments";
 
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
 // wrangler logs every request at info level: thousands of lines here (the pollers ask every 50 ms).
@@ -86,9 +75,7 @@ const SPOOL_POLL_MS = 20;
 const EDGE_POLL_MS = 50;
 /** players join once the playlist lists this many segments (a full live window), as a viewer of a running stream */
 const JOIN_AFTER_SEGMENTS = 6;
-
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const HLS_JS = join(REPO_ROOT, "node_modules/hls.js/dist/hls.min.js");
+const MEASURE_WINDOW = { warmupSeconds: WARMUP_SECONDS, measureSeconds: MEASURE_SECONDS, dumpDir: DUMP_DIR };
 
 // ---------------------------------------------------------------------------------------------------------
 // Cleanup: every process and server this bench starts is stopped on the way out, also on errors and Ctrl-C.
@@ -186,318 +173,6 @@ async function stopChild(child: ChildProcess): Promise<void> {
   if (outcome === "timeout") {
     child.kill("SIGKILL");
     await exited;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// The static server: the player page, hls.js, its config, and the baseline's HLS folder.
-
-const PLAYER_HTML = `<!doctype html>
-<html><head><meta charset="utf-8"><title>bench:latency</title></head>
-<body style="margin:0;background:#000">
-<video id="v" muted autoplay playsinline style="display:block;width:${WIDTH}px;height:${HEIGHT}px"></video>
-<script src="/hls.min.js"></script>
-<script>
-(async () => {
-  const bench = { samples: [], stalls: [], errors: [], ready: false };
-  window.bench = bench;
-  const { hls: config, strip } = await (await fetch("/config.json")).json();
-  const video = document.getElementById("v");
-  video.muted = true;
-  if (!Hls.isSupported()) { bench.errors.push("hls.js is not supported here"); return; }
-  const hls = new Hls(config);
-  window.hls = hls;
-  hls.on(Hls.Events.ERROR, (_e, d) => { if (d.fatal) bench.errors.push(d.type + ": " + d.details); });
-  video.addEventListener("waiting", () => { if (bench.ready) bench.stalls.push(performance.timeOrigin + performance.now()); });
-  hls.loadSource(new URLSearchParams(location.search).get("src"));
-  hls.attachMedia(video);
-  video.play().catch(() => {});
-  const canvas = document.createElement("canvas");
-  canvas.width = 4 * strip.bits;
-  canvas.height = 8;
-  const ctx = canvas.getContext("2d", { willReadFrequently: true });
-  const onFrame = (_now, meta) => {
-    const vw = video.videoWidth, vh = video.videoHeight;
-    if (vw > 0) {
-      bench.ready = true;
-      const sx = vw / strip.refWidth, sy = vh / strip.refHeight;
-      ctx.drawImage(video, strip.x * sx, strip.y * sy, strip.width * sx, strip.height * sy, 0, 0, canvas.width, canvas.height);
-      const d = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-      const cells = [];
-      for (let row = 0; row < 2; row++) {
-        for (let k = 0; k < strip.bits; k++) {
-          let sum = 0;
-          for (let dy = 1; dy <= 2; dy++) for (let dx = 1; dx <= 2; dx++) {
-            const i = ((row * 4 + dy) * canvas.width + k * 4 + dx) * 4;
-            sum += 0.299 * d[i] + 0.587 * d[i + 1] + 0.114 * d[i + 2];
-          }
-          cells.push(Math.round(sum / 4));
-        }
-      }
-      bench.samples.push({
-        shown: performance.timeOrigin + meta.expectedDisplayTime,
-        height: vh,
-        cells,
-        latency: hls.latency,
-        target: hls.targetLatency,
-        rate: video.playbackRate,
-        media: meta.mediaTime,
-        ahead: video.buffered.length ? video.buffered.end(video.buffered.length - 1) - video.currentTime : 0,
-      });
-    }
-    video.requestVideoFrameCallback(onFrame);
-  };
-  video.requestVideoFrameCallback(onFrame);
-})().catch((e) => { window.bench = window.bench || { samples: [], stalls: [], errors: [] }; window.bench.errors.push(String(e)); });
-</script>
-</body></html>
-`;
-
-async function startStaticServer(baselineDir: string, hlsConfig: Record<string, unknown>): Promise<{ base: string; close: () => Promise<void> }> {
-  const configJson = JSON.stringify({
-    hls: hlsConfig,
-    strip: { bits: BITS, x: STRIP_X, y: STRIP_Y, width: STRIP_WIDTH, height: STRIP_HEIGHT, refWidth: REFERENCE_WIDTH, refHeight: REFERENCE_HEIGHT },
-  });
-  const hlsJs = await readFile(HLS_JS);
-  const types: Record<string, string> = { m3u8: "application/vnd.apple.mpegurl", m4s: "video/mp4", mp4: "video/mp4" };
-  const server: Server = createServer((req, res) => {
-    const path = new URL(req.url ?? "/", "http://x").pathname;
-    const send = (status: number, type: string, body: string | Buffer) => {
-      // A plain static server, minus the browser cache: live playlists must never be answered from it.
-      res.writeHead(status, { "Content-Type": type, "Cache-Control": "no-cache", "Content-Length": Buffer.byteLength(body) });
-      res.end(body);
-    };
-    if (path === "/player.html") return send(200, "text/html; charset=utf-8", PLAYER_HTML);
-    if (path === "/hls.min.js") return send(200, "text/javascript", hlsJs);
-    if (path === "/config.json") return send(200, "application/json", configJson);
-    const file = /^\/baseline\/([A-Za-z0-9_.-]+)$/.exec(path)?.[1];
-    if (!file) return send(404, "text/plain", "not found");
-    readFile(join(baselineDir, file)).then(
-      (body) => send(200, types[file.split(".").pop()!] ?? "application/octet-stream", body),
-      () => send(404, "text/plain", "not found"),
-    );
-  });
-  const port = await freePort();
-  await new Promise<void>((resolvePromise, reject) => {
-    server.once("error", reject);
-    server.listen(port, "127.0.0.1", () => resolvePromise());
-  });
-  const close = defer(() => new Promise<void>((r) => {
-    server.closeAllConnections();
-    server.close(() => r());
-  }));
-  return { base: `http://127.0.0.1:${port}`, close };
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Segment timing: when a playlist first lists each segment, and the capture time of its last frame.
-
-interface Listed {
-  /** when it was first seen listed; NaN if it was listed already at the first look (time unknown) */
-  at: number;
-  duration: string;
-}
-
-const SEGMENT_ENTRY = /#EXTINF:([\d.]+),?[^\n]*\n(?:#[^\n]*\n)*(seg-(\d+)\.m4s)/g;
-
-function parsePlaylist(text: string): { map: string | null; segments: Array<{ sequence: number; uri: string; duration: string }>; discontinuity: boolean } {
-  const map = /#EXT-X-MAP:URI="([^"]+)"/.exec(text)?.[1] ?? null;
-  const segments = [...text.matchAll(SEGMENT_ENTRY)].map((m) => ({ sequence: Number(m[3]), uri: m[2]!, duration: Number(m[1]).toFixed(3) }));
-  return { map, segments, discontinuity: text.includes("#EXT-X-DISCONTINUITY\n") };
-}
-
-/**
- * Polls playlists (the set may change: `locate` is asked each round) and notes when each segment is first
- * listed: the middle of the first read that lists it (the read times are kept, to say how exact that is).
- */
-class PlaylistWatch {
-  readonly listed = new Map<string, Map<number, Listed>>();
-  readonly maps = new Map<string, string>();
-  /** how long each read took: a listing is noticed up to this late, plus half the poll interval */
-  readonly readMs: number[] = [];
-  private running = true;
-  private readonly loop: Promise<void>;
-
-  constructor(
-    private readonly locate: () => Promise<Array<{ rendition: string; read: () => Promise<string | null> }>>,
-    private readonly everyMs: number,
-    private readonly onListed?: (rendition: string, sequence: number, uri: string) => void,
-  ) {
-    this.loop = this.run();
-  }
-
-  private async run(): Promise<void> {
-    while (this.running) {
-      const started = Date.now();
-      const targets = await this.locate().catch(() => []);
-      await Promise.all(
-        targets.map(async ({ rendition, read }) => {
-          const asked = Date.now();
-          const text = await read().catch(() => null);
-          if (!text) return;
-          const answered = Date.now();
-          this.readMs.push(answered - asked);
-          // The read saw the file as it was at some moment in between.
-          const at = (asked + answered) / 2;
-          const parsed = parsePlaylist(text);
-          if (parsed.map) this.maps.set(rendition, parsed.map);
-          let seen = this.listed.get(rendition);
-          const firstLook = !seen;
-          if (!seen) this.listed.set(rendition, (seen = new Map()));
-          for (const s of parsed.segments) {
-            if (seen.has(s.sequence)) continue;
-            seen.set(s.sequence, { at: firstLook ? NaN : at, duration: s.duration });
-            if (!firstLook) this.onListed?.(rendition, s.sequence, s.uri);
-          }
-        }),
-      );
-      await sleep(started + this.everyMs - Date.now());
-    }
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    await this.loop;
-  }
-}
-
-/** The capture time of the last frame of an fMP4 segment (init + segment bytes), read from its coded clock. */
-async function lastFrameCapture(init: Uint8Array, segment: Uint8Array): Promise<number | null> {
-  const child = spawn("ffmpeg", ["-hide_banner", "-loglevel", "error", "-nostdin", "-i", "pipe:0", "-vf", stripReaderFilter(), "-f", "rawvideo", "pipe:1"], {
-    stdio: ["pipe", "pipe", "ignore"],
-  });
-  const chunks: Buffer[] = [];
-  child.stdout!.on("data", (c: Buffer) => chunks.push(c));
-  child.stdin!.on("error", () => undefined);
-  child.stdin!.end(Buffer.concat([init, segment]));
-  await once(child, "close");
-  const frames = Buffer.concat(chunks);
-  const count = Math.floor(frames.length / READER_FRAME_BYTES);
-  const now = Date.now();
-  for (let i = count - 1; i >= 0 && i >= count - 3; i--) {
-    const capture = decodeClock(cellLumas(frames.subarray(i * READER_FRAME_BYTES, (i + 1) * READER_FRAME_BYTES)), now);
-    // A later frame that did not read: count it as one frame interval after this one.
-    if (capture !== null) return capture + ((count - 1 - i) * 1000) / FPS;
-  }
-  return null;
-}
-
-/** Runs jobs one at a time, in order (segment decodes must not pile up on two cores). */
-class Serial {
-  private tail: Promise<void> = Promise.resolve();
-  add(job: () => Promise<void>): void {
-    this.tail = this.tail.then(job).catch((error: unknown) => console.error("bench:latency:", error));
-  }
-  drain(): Promise<void> {
-    return this.tail;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// The player.
-
-interface PageSample {
-  shown: number;
-  height: number;
-  cells: number[];
-  latency: number;
-  target: number | null;
-  rate: number;
-  /** the frame's media time, and seconds buffered ahead of the playhead */
-  media: number;
-  ahead: number;
-}
-interface PageBench {
-  samples: PageSample[];
-  /** when the video waited for data after it had started */
-  stalls: number[];
-  errors: string[];
-}
-declare const window: { bench?: PageBench };
-
-interface PlayerResult {
-  g2g: number[];
-  unreadable: number;
-  frames: number;
-  /** stalls within the measured window */
-  stalls: number;
-  hlsLatency: number[];
-  /** per frame, glass to glass minus hls.js's latency: how far its idea of the live edge trails the capture clock */
-  edgeLag: number[];
-  target: number[];
-  heights: Map<number, number>;
-  /** glass to glass in the first and second half of the window: a trend shows a player still converging */
-  halves: [number, number];
-  /** share of frames shown while hls.js played faster than 1x to catch up with its target */
-  catchingUp: number;
-}
-
-async function measurePlayer(browser: BrowserSession, url: string, label: string): Promise<PlayerResult> {
-  const page: Page = await browser.newPage();
-  const closePage = defer(() => page.close().catch(() => undefined));
-  try {
-    await page.goto(url);
-    const all: PageSample[] = [];
-    let first: number | null = null;
-    let stalls: number[] = [];
-    const startedAt = Date.now();
-    for (;;) {
-      await sleep(1000);
-      const drained = await page.evaluate(() => {
-        const b = window.bench;
-        if (!b) return null;
-        const samples = b.samples;
-        b.samples = [];
-        return { samples, stalls: b.stalls, errors: b.errors };
-      });
-      if (drained) {
-        if (drained.errors.length > 0) throw new Error(`player: ${drained.errors.join("; ")}\n${browser.consoleLog().slice(-20).join("\n")}`);
-        all.push(...drained.samples);
-        if (first === null && all.length > 0) first = all[0]!.shown;
-        if (first !== null && Date.now() - first > (WARMUP_SECONDS + MEASURE_SECONDS) * 1000 + 500) {
-          stalls = drained.stalls;
-          break;
-        }
-      }
-      if (first === null && Date.now() - startedAt > 60_000) throw new Error(`no frame played within 60 s\n${browser.consoleLog().slice(-20).join("\n")}`);
-    }
-    if (DUMP_DIR) {
-      const rows = all.map((s) => ({ ...s, cells: undefined, capture: decodeClock(s.cells, s.shown) }));
-      await writeFile(join(DUMP_DIR, `frames-${label}.json`), JSON.stringify(rows));
-    }
-    const from = first! + WARMUP_SECONDS * 1000;
-    const to = from + MEASURE_SECONDS * 1000;
-    const measured = all.filter((s) => s.shown >= from && s.shown < to);
-    const g2g: number[] = [];
-    const edgeLag: number[] = [];
-    const halves: [number[], number[]] = [[], []];
-    let unreadable = 0;
-    const heights = new Map<number, number>();
-    for (const s of measured) {
-      heights.set(s.height, (heights.get(s.height) ?? 0) + 1);
-      const capture = decodeClock(s.cells, s.shown);
-      if (capture === null) {
-        unreadable += 1;
-        continue;
-      }
-      g2g.push(s.shown - capture);
-      if (Number.isFinite(s.latency) && s.latency > 0) edgeLag.push(s.shown - capture - s.latency * 1000);
-      halves[s.shown < from + (MEASURE_SECONDS * 1000) / 2 ? 0 : 1].push(s.shown - capture);
-    }
-    return {
-      g2g,
-      unreadable,
-      frames: measured.length,
-      stalls: stalls.filter((t) => t >= from && t < to).length,
-      hlsLatency: measured.map((s) => s.latency * 1000).filter((x) => Number.isFinite(x) && x > 0),
-      edgeLag,
-      target: measured.map((s) => (s.target ?? NaN) * 1000).filter(Number.isFinite),
-      heights,
-      halves: [median(halves[0]), median(halves[1])],
-      catchingUp: measured.filter((s) => s.rate > 1).length / Math.max(1, measured.length),
-    };
-  } finally {
-    await closePage();
   }
 }
 
@@ -625,7 +300,7 @@ async function runOurs(browser: BrowserSession, staticBase: string): Promise<{ p
           if (!seg) return void (segmentErrors += 1);
           if (rendition !== top.name) return;
           const init = await fetchBytes(edgeUrl(rendition, edge.maps.get(rendition)!));
-          const capture = init && (await lastFrameCapture(init, seg));
+          const capture = init && (await lastFrameCapture(init, seg, FPS));
           if (capture) captures.set(sequence, capture);
         });
       },
@@ -654,7 +329,7 @@ async function runOurs(browser: BrowserSession, staticBase: string): Promise<{ p
     await waitFor("a full live window at the edge", async () => ((edge.listed.get(top.name)?.size ?? 0) >= JOIN_AFTER_SEGMENTS ? true : undefined), 60_000, 100);
 
     console.log(`ours: playing ${stream.hlsUrl} (${WARMUP_SECONDS} s warm-up, ${MEASURE_SECONDS} s measured)`);
-    const player = await measurePlayer(browser, `${staticBase}/player.html?src=${encodeURIComponent(stream.hlsUrl)}`, "ours");
+    const player = await measurePlayer(browser, `${staticBase}/player.html?src=${encodeURIComponent(stream.hlsUrl)}`, "ours", MEASURE_WINDOW);
     await stopEdge();
     await stopStored();
     await stopSpool();
@@ -723,7 +398,7 @@ async function runBaseline(browser: BrowserSession, staticBase: string, dir: str
       if (sequence <= STARTUP_SEGMENTS) return;
       decodes.add(async () => {
         const [init, seg] = await Promise.all([readFile(join(dir, "init.mp4")), readFile(join(dir, uri))]);
-        const capture = await lastFrameCapture(init, seg);
+        const capture = await lastFrameCapture(init, seg, FPS);
         if (capture) captures.set(sequence, capture);
       });
     },
@@ -736,7 +411,7 @@ async function runBaseline(browser: BrowserSession, staticBase: string, dir: str
       return (watch.listed.get("baseline")?.size ?? 0) >= JOIN_AFTER_SEGMENTS ? true : undefined;
     }, 60_000, 100);
     console.log(`baseline: playing ${staticBase}/baseline/index.m3u8 (${WARMUP_SECONDS} s warm-up, ${MEASURE_SECONDS} s measured)`);
-    const player = await measurePlayer(browser, `${staticBase}/player.html?src=${encodeURIComponent(`${staticBase}/baseline/index.m3u8`)}`, "baseline");
+    const player = await measurePlayer(browser, `${staticBase}/player.html?src=${encodeURIComponent(`${staticBase}/baseline/index.m3u8`)}`, "baseline", MEASURE_WINDOW);
     await stopWatch();
     await decodes.drain();
     const captureToListed: number[] = [];
@@ -778,7 +453,8 @@ async function main(): Promise<void> {
   if (DUMP_DIR) await mkdir(DUMP_DIR, { recursive: true });
   const root = await mkdtemp(join(tmpdir(), "onair-bench-latency-"));
   defer(() => rm(root, { recursive: true, force: true }));
-  const server = await startStaticServer(root, hlsConfig);
+  const server = await startStaticServer(root, hlsConfig, { width: WIDTH, height: HEIGHT });
+  defer(server.close);
   // (playwright's own Ctrl-C handler would close the browser and exit before the stack is stopped)
   const browser = await withOwnSignalHandlers(() =>
     launchBrowser({ args: ["--autoplay-policy=no-user-gesture-required"], viewport: { width: WIDTH, height: HEIGHT + 80 } }),
@@ -878,18 +554,8 @@ function printTable(header: string[], rows: string[][]): void {
   for (const row of [header, ...rows]) console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  "));
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 const fmt = (x: number) => (Number.isFinite(x) ? String(Math.round(x)) : "n/a");
 
-function quantile(values: number[], q: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
-}
-const median = (values: number[]) => quantile(values, 0.5);
 
 // wrangler's import-time handlers exit at once: ours stop every process first, then run theirs.
 for (const signal of SIGNALS) {
