@@ -7,13 +7,16 @@ import { ERROR_CACHE_CONTROL } from "../shared/cache-policy";
  */
 export async function answerRequest(request: Request, full: Response): Promise<Response> {
   if (full.status !== 200) return full;
+  const ifNoneMatch = request.headers.get("If-None-Match");
+  const rangeHeader = request.headers.get("Range");
+  // Most requests carry neither: they get the full response without reading any other header.
+  if (!ifNoneMatch && !rangeHeader) return full;
   const etag = full.headers.get("ETag");
 
-  if (etag && etagMatches(request.headers.get("If-None-Match"), etag)) {
+  if (etag && etagMatches(ifNoneMatch, etag)) {
     return new Response(null, { status: 304, headers: pickHeaders(full.headers, ["ETag", "Cache-Control", "Last-Modified"]) });
   }
 
-  const rangeHeader = request.headers.get("Range");
   // If-Range: a range is only valid against the version the client already holds part of.
   const ifRange = request.headers.get("If-Range");
   if (!rangeHeader || (ifRange !== null && ifRange !== etag)) return full;

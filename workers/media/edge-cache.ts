@@ -1,5 +1,5 @@
 import { mediaCounters } from "./metrics";
-import { snapshotToResponse, type MediaSnapshot } from "./snapshot";
+import { readySnapshot, readyToResponse, type MediaSnapshot, type ReadySnapshot } from "./snapshot";
 
 /** Only waitUntil is needed; Hono's and workers-types' ExecutionContext types differ elsewhere. */
 type BackgroundTasks = Pick<ExecutionContext, "waitUntil">;
@@ -17,7 +17,10 @@ type BackgroundTasks = Pick<ExecutionContext, "waitUntil">;
  * Never longer than the response's own lifetime, so memory never serves what caches.default would not.
  */
 interface Held {
-  snapshot: Promise<MediaSnapshot>;
+  /** the read, while it is under way (dropped once it has finished, so that only `ready` holds the bytes) */
+  pending: Promise<MediaSnapshot> | undefined;
+  /** its answer, once the read has finished: what every later request is answered from */
+  ready: ReadySnapshot | undefined;
   /** Infinity while the read is under way */
   expiresAt: number;
   bytes: number;
@@ -54,13 +57,22 @@ export async function fetchThroughEdgeCache(
   // Another request may have started the read while this one was looking in the cache.
   const racing = current(cacheKey.url);
   if (racing) return answerFromMemory(racing);
-  return snapshotToResponse(await startLoad(cacheKey, load, cache, ctx));
+  return whenRead(startLoad(cacheKey, load, cache, ctx));
 }
 
-async function answerFromMemory(entry: Held): Promise<Response> {
-  if (entry.expiresAt === Infinity) mediaCounters.collapsedRequests += 1;
-  else mediaCounters.memoryHits += 1;
-  return snapshotToResponse(await entry.snapshot);
+/** The hit path (most requests, locally all but a few): no promise to wait on, no bytes copied. */
+function answerFromMemory(entry: Held): Response | Promise<Response> {
+  if (entry.ready) {
+    mediaCounters.memoryHits += 1;
+    return readyToResponse(entry.ready);
+  }
+  mediaCounters.collapsedRequests += 1;
+  return whenRead(entry);
+}
+
+/** startLoad's own callback, registered first, has made the answer ready by the time this one runs. */
+function whenRead(entry: Held): Promise<Response> {
+  return entry.pending!.then(() => readyToResponse(entry.ready!));
 }
 
 function current(key: string): Held | undefined {
@@ -70,23 +82,26 @@ function current(key: string): Held | undefined {
   return undefined;
 }
 
-function startLoad(cacheKey: Request, load: () => Promise<MediaSnapshot>, cache: Cache, ctx: BackgroundTasks): Promise<MediaSnapshot> {
+function startLoad(cacheKey: Request, load: () => Promise<MediaSnapshot>, cache: Cache, ctx: BackgroundTasks): Held {
   const key = cacheKey.url;
   const pending = load();
-  const entry: Held = { snapshot: pending, expiresAt: Infinity, bytes: 0 };
+  const entry: Held = { pending, ready: undefined, expiresAt: Infinity, bytes: 0 };
   held.set(key, entry);
   pending.then(
     (snapshot) => {
+      const ready = readySnapshot(snapshot);
+      entry.ready = ready;
+      entry.pending = undefined;
       const bytes = typeof snapshot.body === "string" ? snapshot.body.length * 2 : snapshot.body.byteLength;
       const holdMs = snapshot.cacheable ? Math.min(HOLD_MAX_MS, lifetimeSeconds(snapshot) * 1000) : 0;
       if (holdMs <= 0 || bytes > HOLD_MAX_OBJECT_BYTES) release(key, entry);
       else hold(entry, bytes, holdMs);
       if (!snapshot.cacheable) return;
-      ctx.waitUntil(cache.put(cacheKey, snapshotToResponse(snapshot)).catch((err: unknown) => console.error("cache.put failed", key, err)));
+      ctx.waitUntil(cache.put(cacheKey, readyToResponse(ready)).catch((err: unknown) => console.error("cache.put failed", key, err)));
     },
     () => release(key, entry),
   );
-  return pending;
+  return entry;
 }
 
 function hold(entry: Held, bytes: number, holdMs: number): void {
