@@ -1,6 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../../workers/index";
+import { readMediaObject } from "../../workers/media/origin";
 import { countingBucket, env, ORIGIN, registeredStreamId, type CountingBucket } from "./helpers";
 
 const SEGMENT = Uint8Array.from({ length: 4096 }, (_, i) => i % 251);
@@ -107,6 +108,18 @@ describe("media through the edge cache", () => {
     const recovered = await fetchWith(up, path);
     expect(recovered.status).toBe(200);
     expect(up.reads()).toBe(1);
+  });
+
+  it("ends an R2 read that hangs as an uncached 503, so the viewers collapsed on it can retry", async () => {
+    const object = { key: "live/abcdefghijkl/sess000001/720p/seg-00001.m4s", kind: "media-segment", streamId: "abcdefghijkl" } as const;
+    const hangs = new Promise<never>(() => {});
+    const silentGet = { get: () => hangs } as unknown as R2Bucket;
+    const silentBody = { get: async () => ({ arrayBuffer: () => hangs }) } as unknown as R2Bucket;
+    for (const bucket of [silentGet, silentBody]) {
+      const snapshot = await readMediaObject(bucket, object, 50);
+      expect(snapshot).toMatchObject({ status: 503, cacheable: false });
+      expect(snapshot.headers["Cache-Control"]).toBe("no-store");
+    }
   });
 
   it("never reads R2 for a refused path", async () => {

@@ -5,16 +5,26 @@ import type { MediaSnapshot } from "./snapshot";
 
 const JSON_TYPE = "application/json; charset=UTF-8";
 
+/**
+ * How long one read may take. Every viewer asking for the key meanwhile waits on this read (request
+ * collapsing), so a read that hangs must end as a failure they can retry, not hold them all.
+ */
+export const R2_READ_TIMEOUT_MS = 10_000;
+
 /** Reads one media object from R2 into memory. Never throws: a storage failure becomes an uncacheable 503. */
-export async function readMediaObject(bucket: R2Bucket, object: MediaObject): Promise<MediaSnapshot> {
+export async function readMediaObject(bucket: R2Bucket, object: MediaObject, timeoutMs = R2_READ_TIMEOUT_MS): Promise<MediaSnapshot> {
   let stored: R2ObjectBody | null;
   let bytes: ArrayBuffer;
   mediaCounters.r2Reads += 1;
   mediaCounters.r2ReadsByKind[object.kind] += 1;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from R2 within ${timeoutMs} ms`)), timeoutMs);
+  });
   try {
-    stored = await bucket.get(object.key);
+    stored = await Promise.race([bucket.get(object.key), timedOut]);
     if (!stored) return notFound(object);
-    bytes = await stored.arrayBuffer();
+    bytes = await Promise.race([stored.arrayBuffer(), timedOut]);
   } catch (err) {
     console.error("R2 read failed", object.key, err);
     return {
@@ -23,6 +33,8 @@ export async function readMediaObject(bucket: R2Bucket, object: MediaObject): Pr
       body: JSON.stringify({ error: "media storage is unavailable; retry in a second" }),
       cacheable: false,
     };
+  } finally {
+    clearTimeout(timer);
   }
   return {
     status: 200,
