@@ -29,10 +29,12 @@ async function announce(id: string, mediaSequence: number) {
 
 const lastListed = (text: string) => Number(/seg-(\d+)\.m4s\n$/.exec(text)?.[1]);
 const body = async (res: Response) => new TextDecoder().decode(await res.arrayBuffer());
-const playlistReads = async () => {
-  const res = await call("/internal/metrics", { headers: { Authorization: `Bearer ${INGEST_SECRET}` } });
-  return ((await res.json()) as { r2ReadsByKind: Record<string, number> }).r2ReadsByKind["media-playlist"]!;
-};
+interface Metrics {
+  r2ReadsByKind: Record<string, number>;
+  blockingWaits: number;
+  blockingTimeouts: number;
+}
+const metrics = async () => (await call("/internal/metrics", { headers: { Authorization: `Bearer ${INGEST_SECRET}` } })).json<Metrics>();
 
 describe("blocking playlist reloads", () => {
   it("answers at once when the playlist already lists the segment asked for", async () => {
@@ -44,7 +46,7 @@ describe("blocking playlist reloads", () => {
 
   it("holds a request for the next segment until it is stored and announced, then answers every waiting player", async () => {
     const { id, key, path } = await seed(3);
-    const readsBefore = await playlistReads();
+    const before = await metrics();
     let answered = false;
     const waiting = Promise.all([call(`${path}?_HLS_msn=4`), call(`${path}?_HLS_msn=4&token=x`)]).then((r) => {
       answered = true;
@@ -61,7 +63,10 @@ describe("blocking playlist reloads", () => {
       expect(lastListed(await body(res))).toBe(4);
     }
     // Collapsed: one read before the wait and one after it, for both players.
-    expect((await playlistReads()) - readsBefore).toBe(2);
+    const after = await metrics();
+    expect(after.r2ReadsByKind["media-playlist"]! - before.r2ReadsByKind["media-playlist"]!).toBe(2);
+    expect(after.blockingWaits - before.blockingWaits).toBe(1);
+    expect(after.blockingTimeouts).toBe(before.blockingTimeouts);
   });
 
   it("answers a request made just after the announcement without waiting for the next one", async () => {
@@ -74,6 +79,7 @@ describe("blocking playlist reloads", () => {
 
   it("gives up after three target durations and answers the playlist as it is, uncached", async () => {
     const { path } = await seed(3, 1);
+    const timeoutsBefore = (await metrics()).blockingTimeouts;
     const started = Date.now();
     const res = await call(`${path}?_HLS_msn=4`);
     expect(res.status).toBe(200);
@@ -81,6 +87,7 @@ describe("blocking playlist reloads", () => {
     expect(lastListed(await body(res))).toBe(3);
     // Not a timing assertion: a wait that never started would answer at once.
     expect(Date.now() - started).toBeGreaterThanOrEqual(2900);
+    expect((await metrics()).blockingTimeouts - timeoutsBefore).toBe(1);
   });
 
   it("answers an ended playlist at once, whatever number is asked for", async () => {

@@ -1,6 +1,7 @@
 import type { PlaylistGate } from "../../durable-objects/playlist-gate";
 import { ERROR_CACHE_CONTROL } from "../shared/cache-policy";
 import type { MediaObject } from "../shared/layout";
+import { mediaCounters } from "./metrics";
 import type { MediaSnapshot } from "./snapshot";
 
 /**
@@ -78,11 +79,13 @@ export async function blockingPlaylist({ object, msn, read, gate }: BlockingRelo
       cacheable: false,
     };
   }
+  mediaCounters.blockingWaits += 1;
   // A failed gate is a wait that ended: the store is read again either way.
   await gate.waitFor(object.key, msn, listing.targetDurationSeconds * 3000).catch((err: unknown) => console.error("playlist gate failed", object.key, err));
   const second = await read();
   const later = answerable(second, msn);
   if (later !== "wait") return later;
+  mediaCounters.blockingTimeouts += 1;
   return { ...second, headers: { ...second.headers, "Cache-Control": ERROR_CACHE_CONTROL }, cacheable: false };
 }
 

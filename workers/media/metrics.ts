@@ -2,7 +2,8 @@ import type { MediaKind } from "../shared/layout";
 
 /**
  * What the media path has cost this isolate since it started: storage reads by kind, answers from this
- * isolate's memory and from caches.default, requests that joined another's read, registry lookups. Served to operators by GET /internal/metrics;
+ * isolate's memory and from caches.default, requests that joined another's read, registry lookups,
+ * blocking playlist reloads that waited and those that gave up. Served to operators by GET /internal/metrics;
  * the edge benchmark reads it to count R2 reads per segment. Per isolate: production runs many isolates,
  * each with its own counts (wrangler dev runs one, so there the counts are whole).
  */
@@ -20,6 +21,10 @@ export const mediaCounters = {
   cacheHits: 0,
   collapsedRequests: 0,
   registryLookups: 0,
+  /** blocking playlist reloads (one per isolate and media sequence number) that had to wait for the segment */
+  blockingWaits: 0,
+  /** of those, the ones whose segment did not come within three target durations */
+  blockingTimeouts: 0,
 };
 
 // Random values may not be generated at global scope in workerd: named on first use.
