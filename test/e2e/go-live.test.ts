@@ -117,12 +117,13 @@ describe("go live locally: RTMP in, ABR HLS out at the edge", () => {
       // Chromium could also play HLS natively; the test must prove hls.js is the one playing.
       expect(player?.usingHlsJs).toBe(true);
       expect(player?.levels.map((l) => l.height)).toEqual(expect.arrayContaining([720, 480, 360]));
-      // hls.js holds its next playlist request open until the edge has the segment, and gets it.
+      // hls.js holds its next playlist request open until the edge has the segment, and gets it. (One that
+      // outlasts three target durations, say while a loaded machine restarts ffmpeg, gets the playlist as
+      // it is: still a 200, but without the segment.)
       await waitFor("hls.js to make blocking playlist requests", async () => (blocking.length >= 2 ? true : undefined), 10_000);
-      for (const request of blocking) {
-        expect(request.status).toBe(200);
-        expect(await request.listed).toBeGreaterThanOrEqual(request.asked);
-      }
+      const answered = await Promise.all(blocking.map(async (r) => ({ ...r, listed: await r.listed })));
+      expect(answered.map((r) => r.status)).toEqual(answered.map(() => 200));
+      expect(answered.filter((r) => r.listed >= r.asked).length).toBeGreaterThanOrEqual(2);
       await screenshot(browser.page, "e2e-watch-playing");
       expect(browser.errors()).toEqual([]);
     } finally {
