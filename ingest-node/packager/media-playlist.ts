@@ -61,6 +61,8 @@ export interface ListedSegment {
   initFile: string;
   /** a break in the timeline (another ffmpeg, or segments lost) right before this segment */
   discontinuity: boolean;
+  /** where it starts on the wall clock (ms since the epoch), if known: EXT-X-PROGRAM-DATE-TIME */
+  programDateMs?: number | null;
 }
 
 export interface RenderInput {
@@ -99,6 +101,9 @@ export function renderMediaPlaylist(p: RenderInput): string {
     if (s.discontinuity) lines.push("#EXT-X-DISCONTINUITY");
     if (s.initFile !== initFile) lines.push(`#EXT-X-MAP:URI="${s.initFile}"`);
     initFile = s.initFile;
+    // On every segment rather than extrapolated from the first: players line renditions up by it, and
+    // after a discontinuity only a fresh date says where the new run sits.
+    if (s.programDateMs != null) lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(s.programDateMs).toISOString()}`);
     lines.push(`#EXTINF:${s.duration.toFixed(6)},`, s.uri);
   }
   if (p.ended) lines.push("#EXT-X-ENDLIST");

@@ -97,6 +97,19 @@ export class DashPublisher {
    * timeline is where players play from). Never before the end of the run before it. Later segments of
    * the run only extend it.
    */
+  /**
+   * Where a stored segment starts on the wall clock: its run's place on the MPD's timeline plus its decode
+   * time within the run. The same for every rendition of a run, so HLS players can line renditions up by it
+   * (EXT-X-PROGRAM-DATE-TIME). null before its run is anchored (anchorRun) or if its init was unreadable.
+   */
+  wallClockMs(run: string, rendition: string, initFile: string, media: SegmentMedia): number | null {
+    const clock = this.runClocks.get(run);
+    const init = this.inits.get(rendition)?.get(initFile);
+    if (!clock || !init || this.availabilityStartMs === null) return null;
+    const sinceRunStart = media.decodeTime / init.timescale - clock.originTime / clock.originTimescale;
+    return Math.round(this.availabilityStartMs + clock.startMs + sinceRunStart * 1000);
+  }
+
   anchorRun(run: string, rendition: string, initFile: string, media: SegmentMedia): void {
     const { timescale } = this.inits.get(rendition)!.get(initFile)!;
     const known = this.runClocks.get(run);

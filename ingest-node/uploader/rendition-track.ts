@@ -101,14 +101,18 @@ export class RenditionTrack {
     return (this.history ?? this.window).reduce((sum, s) => sum + s.duration, 0);
   }
 
-  /** The live playlist; once ended, a recorded session's playlist lists all of it. */
-  render(): string {
+  /**
+   * The live playlist; once ended, a recorded session's playlist lists all of it. `wallClock` dates each
+   * segment (EXT-X-PROGRAM-DATE-TIME) where it can.
+   */
+  render(wallClock: (segment: StoredSegment) => number | null = () => null): string {
+    const dated = (segments: readonly StoredSegment[]) => segments.map((s) => ({ ...s, programDateMs: wallClock(s) }));
     if (this.ended && this.history && this.history.length > 0) {
       return renderMediaPlaylist({
         mediaSequence: this.history[0]!.sequence,
         discontinuitySequence: 0,
         targetDuration: this.targetDuration,
-        segments: this.history,
+        segments: dated(this.history),
         ended: true,
         vod: true,
       });
@@ -117,7 +121,7 @@ export class RenditionTrack {
       mediaSequence: this.window[0]?.sequence ?? this.nextSequence,
       discontinuitySequence: this.discontinuitySequence,
       targetDuration: this.targetDuration,
-      segments: this.window,
+      segments: dated(this.window),
       ended: this.ended,
     });
   }

@@ -168,7 +168,7 @@ export class RenditionUpload {
   private async storePlaylist(): Promise<void> {
     this.playlistDirty = false;
     try {
-      await putMedia(this.options.store, this.key(MEDIA_PLAYLIST_FILE), Buffer.from(this.track.render()), "media-playlist", this.track.ended);
+      await putMedia(this.options.store, this.key(MEDIA_PLAYLIST_FILE), Buffer.from(this.track.render((s) => (s.media ? this.options.dash.wallClockMs(s.run, this.name, s.initFile, s.media) : null))), "media-playlist", this.track.ended);
     } catch (error) {
       this.playlistDirty = true;
       throw error;

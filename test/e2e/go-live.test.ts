@@ -80,6 +80,11 @@ describe("go live locally: RTMP in, ABR HLS out at the edge", () => {
     }, 20_000);
 
     const top = await fetchPlaylist(mediaUrls[0]!);
+    // Every segment is dated on the wall clock, each one its duration after the one before, close to now.
+    const dates = top.manifest.segments.map((s) => Date.parse(s.dateTimeString ?? ""));
+    expect(dates.every(Number.isFinite)).toBe(true);
+    for (let i = 1; i < dates.length; i++) expect(dates[i]! - dates[i - 1]!).toBeCloseTo(top.manifest.segments[i - 1]!.duration * 1000, -2);
+    expect(Math.abs(Date.now() - dates.at(-1)!)).toBeLessThan(30_000);
     const segment = top.manifest.segments.at(-1)!;
     const initUrl = new URL(segment.map!.uri, mediaUrls[0]).href;
     const segmentUrl = new URL(segment.uri, mediaUrls[0]).href;

@@ -6,6 +6,8 @@ declare module "m3u8-parser" {
     discontinuity?: boolean;
     map?: { uri: string };
     programDateTime?: number;
+    /** the segment's own EXT-X-PROGRAM-DATE-TIME, as written */
+    dateTimeString?: string;
   }
   export interface ParsedPlaylist {
     uri: string;

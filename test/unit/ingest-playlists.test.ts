@@ -71,6 +71,39 @@ seg-00008.m4s
     expect(parseMediaPlaylist(text).segments.map((s) => s.sequence)).toEqual([7, 8]);
   });
 
+  it("dates each segment it knows the wall clock of, after its map", () => {
+    const text = renderMediaPlaylist({
+      mediaSequence: 4,
+      discontinuitySequence: 0,
+      targetDuration: 2,
+      segments: [
+        { uri: "seg-00004.m4s", duration: 2, discontinuity: false, initFile: "init-1.mp4", programDateMs: Date.UTC(2026, 10, 25, 18, 0, 0, 500) },
+        { uri: "seg-00005.m4s", duration: 2, discontinuity: true, initFile: "init-2.mp4", programDateMs: Date.UTC(2026, 10, 25, 18, 0, 30) },
+        { uri: "seg-00006.m4s", duration: 2, discontinuity: false, initFile: "init-2.mp4", programDateMs: null },
+      ],
+      ended: true,
+    });
+    expect(text).toBe(`#EXTM3U
+#EXT-X-VERSION:7
+#EXT-X-TARGETDURATION:2
+#EXT-X-MEDIA-SEQUENCE:4
+#EXT-X-DISCONTINUITY-SEQUENCE:0
+#EXT-X-INDEPENDENT-SEGMENTS
+#EXT-X-MAP:URI="init-1.mp4"
+#EXT-X-PROGRAM-DATE-TIME:2026-11-25T18:00:00.500Z
+#EXTINF:2.000000,
+seg-00004.m4s
+#EXT-X-DISCONTINUITY
+#EXT-X-MAP:URI="init-2.mp4"
+#EXT-X-PROGRAM-DATE-TIME:2026-11-25T18:00:30.000Z
+#EXTINF:2.000000,
+seg-00005.m4s
+#EXTINF:2.000000,
+seg-00006.m4s
+#EXT-X-ENDLIST
+`);
+  });
+
   it("lets players block on the next segment while live (CAN-BLOCK-RELOAD), and not once ended", () => {
     const live = renderMediaPlaylist({
       mediaSequence: 12,

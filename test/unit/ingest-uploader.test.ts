@@ -408,6 +408,16 @@ describe("session uploader: the DASH manifest", () => {
     // Same media: the second run's segments decode with the init segment already stored.
     expect(text).not.toContain("init-2.mp4");
     expectEveryManifestNamesOnlyStoredObjects(store);
+
+    // The HLS playlists date every segment on the MPD's clock, the same for both renditions: segment n
+    // starts where the MPD places it, the second run 20 s on.
+    const ast = Date.parse(/availabilityStartTime="([^"]+)"/.exec(text)![1]!);
+    for (const rendition of RENDITIONS) {
+      const hls = store.text(renditionKey(STREAM, SESSION, rendition, "index.m3u8"))!;
+      const dates = [...hls.matchAll(/#EXT-X-PROGRAM-DATE-TIME:(\S+)\n/g)].map((m) => Date.parse(m[1]!) - ast);
+      expect(dates, rendition).toHaveLength(5);
+      for (const [i, expected] of [0, 2, 4, second, second + 2].entries()) expect(dates[i]! / 1000, `${rendition} segment ${i + 1}`).toBeCloseTo(expected, 1);
+    }
   });
 
   it("drops shed renditions from the MPD, and ends it with its duration but a live cache policy", async () => {
