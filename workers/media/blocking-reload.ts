@@ -1,7 +1,8 @@
 import type { PlaylistGate } from "../../durable-objects/playlist-gate";
-import { ERROR_CACHE_CONTROL } from "../shared/cache-policy";
+import { ERROR_CACHE_CONTROL, TARGET_DURATION_SECONDS } from "../shared/cache-policy";
 import type { MediaObject } from "../shared/layout";
 import { mediaCounters } from "./metrics";
+import { playlistListing, type PlaylistListing } from "./playlist-listing";
 import type { MediaSnapshot } from "./snapshot";
 
 /**
@@ -35,23 +36,6 @@ export function parseDeliveryDirectives(params: URLSearchParams): DeliveryDirect
   return { ok: true, msn: Number(msn) };
 }
 
-export interface PlaylistListing {
-  /** media sequence number of the last segment listed; -1 when none is */
-  last: number;
-  ended: boolean;
-  targetDurationSeconds: number;
-}
-
-export function playlistListing(text: string): PlaylistListing {
-  const first = Number(/^#EXT-X-MEDIA-SEQUENCE:(\d+)\s*$/m.exec(text)?.[1] ?? 0);
-  const segments = text.match(/^#EXTINF:/gm)?.length ?? 0;
-  return {
-    last: first + segments - 1,
-    ended: /^#EXT-X-ENDLIST\s*$/m.test(text),
-    targetDurationSeconds: Number(/^#EXT-X-TARGETDURATION:(\d+)\s*$/m.exec(text)?.[1] ?? 2),
-  };
-}
-
 export interface BlockingReload {
   object: MediaObject;
   msn: number;
@@ -68,9 +52,8 @@ export interface BlockingReload {
  */
 export async function blockingPlaylist({ object, msn, read, gate }: BlockingReload): Promise<MediaSnapshot> {
   const first = await read();
-  const now = answerable(first, msn);
-  if (now !== "wait") return now;
-  const listing = playlistListing(text(first));
+  const listing = listingOf(first);
+  if (!listing || answers(listing, msn)) return first;
   if (msn > listing.last + 2) {
     return {
       status: 400,
@@ -81,20 +64,22 @@ export async function blockingPlaylist({ object, msn, read, gate }: BlockingRelo
   }
   mediaCounters.blockingWaits += 1;
   // A failed gate is a wait that ended: the store is read again either way.
-  await gate.waitFor(object.key, msn, listing.targetDurationSeconds * 3000).catch((err: unknown) => console.error("playlist gate failed", object.key, err));
+  const targetSeconds = listing.targetDurationSeconds ?? TARGET_DURATION_SECONDS;
+  await gate.waitFor(object.key, msn, targetSeconds * 3000).catch((err: unknown) => console.error("playlist gate failed", object.key, err));
   const second = await read();
-  const later = answerable(second, msn);
-  if (later !== "wait") return later;
+  const later = listingOf(second);
+  if (!later || answers(later, msn)) return second;
   mediaCounters.blockingTimeouts += 1;
   return { ...second, headers: { ...second.headers, "Cache-Control": ERROR_CACHE_CONTROL }, cacheable: false };
 }
 
-function answerable(snapshot: MediaSnapshot, msn: number): MediaSnapshot | "wait" {
-  if (snapshot.status !== 200) return snapshot;
-  const listing = playlistListing(text(snapshot));
-  return listing.ended || listing.last >= msn ? snapshot : "wait";
+/** What a stored playlist lists; null for any other answer (404, 503), which is passed on as it is. */
+function listingOf(snapshot: MediaSnapshot): PlaylistListing | null {
+  if (snapshot.status !== 200) return null;
+  return playlistListing(typeof snapshot.body === "string" ? snapshot.body : new TextDecoder().decode(snapshot.body));
 }
 
-function text(snapshot: MediaSnapshot): string {
-  return typeof snapshot.body === "string" ? snapshot.body : new TextDecoder().decode(snapshot.body);
+/** The playlist is the answer to `_HLS_msn=msn`: it lists that segment, or it will never grow again. */
+function answers(listing: PlaylistListing, msn: number): boolean {
+  return listing.ended || listing.last >= msn;
 }

@@ -1,6 +1,7 @@
 import { cacheControlFor, ERROR_CACHE_CONTROL, NOT_FOUND_CACHE_CONTROL, type CachePolicyInput } from "../shared/cache-policy";
 import { CONTENT_TYPES, type MediaObject } from "../shared/layout";
 import { mediaCounters } from "./metrics";
+import { playlistListing } from "./playlist-listing";
 import type { MediaSnapshot } from "./snapshot";
 
 const JSON_TYPE = "application/json; charset=UTF-8";
@@ -65,11 +66,6 @@ function notFound(object: MediaObject): MediaSnapshot {
 /** A media playlist's lifetime depends on its content: finished (ENDLIST) or still growing, and at what pace. */
 function policyInput(object: MediaObject, bytes: ArrayBuffer): CachePolicyInput {
   if (object.kind !== "media-playlist") return { kind: object.kind };
-  const text = new TextDecoder().decode(bytes);
-  const targetDuration = /^#EXT-X-TARGETDURATION:(\d+)\s*$/m.exec(text)?.[1];
-  return {
-    kind: object.kind,
-    ended: /^#EXT-X-ENDLIST\s*$/m.test(text),
-    ...(targetDuration ? { targetDurationSeconds: Number(targetDuration) } : {}),
-  };
+  const { ended, targetDurationSeconds } = playlistListing(new TextDecoder().decode(bytes));
+  return { kind: object.kind, ended, ...(targetDurationSeconds ? { targetDurationSeconds } : {}) };
 }
