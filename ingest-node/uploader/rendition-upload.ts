@@ -168,7 +168,7 @@ export class RenditionUpload {
   private async storePlaylist(): Promise<void> {
     this.playlistDirty = false;
     try {
-      await putMedia(this.options.store, this.key(MEDIA_PLAYLIST_FILE), Buffer.from(this.track.render((s) => (s.media ? this.options.dash.wallClockMs(s.run, this.name, s.initFile, s.media) : null))), "media-playlist", this.track.ended);
+      await putMedia(this.options.store, this.key(MEDIA_PLAYLIST_FILE), Buffer.from(this.track.render(this.wallClock)), "media-playlist", this.track.ended);
     } catch (error) {
       this.playlistDirty = true;
       throw error;
@@ -199,6 +199,10 @@ export class RenditionUpload {
     // Best effort: a segment left behind costs storage, not correctness.
     await this.options.store.delete(keys).catch((error: unknown) => this.options.logger.warn({ err: error, keys }, "old segments not deleted"));
   }
+
+  /** Where a stored segment starts on the wall clock: the DASH timeline's run clock (its playlist date). */
+  private readonly wallClock = (s: StoredSegment): number | null =>
+    s.media ? this.options.dash.wallClockMs(s.run, this.name, s.initFile, s.media) : null;
 
   private key(file: string): string {
     return renditionKey(this.options.streamId, this.options.sessionId, this.name, file);

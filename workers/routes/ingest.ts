@@ -13,7 +13,8 @@ const authorizeBody = z.object({ streamKey: z.string().max(256) });
 
 const MAX_RENDITIONS = 16;
 const DAY_SECONDS = 86_400;
-const renditions = z.array(z.string().regex(RENDITION_PATTERN, "must look like 720p or audio")).max(MAX_RENDITIONS);
+const rendition = z.string().regex(RENDITION_PATTERN, "must look like 720p or audio");
+const renditions = z.array(rendition).max(MAX_RENDITIONS);
 const isoTime = z.iso.datetime({ offset: true, message: "must be an ISO 8601 time" });
 // Bounds far beyond anything real: they keep a confused sender from storing absurd numbers the studio would show.
 const measured = (max: number) => z.number().min(0).max(max).nullable();
@@ -60,7 +61,7 @@ const eventBody = z
 
 const playlistNotice = z.object({
   ...session,
-  rendition: z.string().regex(RENDITION_PATTERN, "must look like 720p or audio"),
+  rendition,
   mediaSequence: z.number().int().min(0).max(1_000_000_000),
 }) satisfies z.ZodType<PlaylistStoredNotice>;
 
