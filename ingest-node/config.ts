@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MUXER_RETAINED_SEGMENTS } from "./transcoder/ffmpeg-args";
 import { ladderOverridesSchema, type BitrateOverrides } from "./ladder/ladder";
 
 /**
@@ -58,7 +59,8 @@ const schema = z.object({
   // An encoder that drops and reconnects within this continues the same stream (same URLs).
   ONAIR_RECONNECT_WINDOW_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
   // 150 two-second segments: five minutes of store outage before the oldest unstored segments are dropped.
-  ONAIR_SPOOL_MAX_SEGMENTS: z.coerce.number().int().min(1).max(100_000).default(150),
+  // At most what ffmpeg itself keeps behind its window (MUXER_RETAINED_SEGMENTS), less the window.
+  ONAIR_SPOOL_MAX_SEGMENTS: z.coerce.number().int().min(1).max(MUXER_RETAINED_SEGMENTS - 100).default(150),
   ONAIR_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });
 

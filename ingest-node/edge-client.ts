@@ -1,5 +1,13 @@
 import { z } from "zod";
-import { INGEST_AUTHORIZE_PATH, INGEST_EVENTS_PATH, INGEST_PLAYLISTS_PATH, type IngestEvent, type PlaylistStoredNotice } from "../workers/shared/ingest-api";
+import {
+  INGEST_AUTHORIZE_PATH,
+  INGEST_EVENTS_PATH,
+  INGEST_PARTS_PATH,
+  INGEST_PLAYLISTS_PATH,
+  type IngestEvent,
+  type PartialPlaylistNotice,
+  type PlaylistStoredNotice,
+} from "../workers/shared/ingest-api";
 import { STREAM_ID_PATTERN } from "../workers/shared/layout";
 
 /**
@@ -35,7 +43,7 @@ export interface SendOptions {
 }
 
 const REQUEST_TIMEOUT_MS = 5000;
-/** A notice later than the next segment is worthless: the next notice supersedes it. */
+/** A notice later than the next segment (or part) is worthless: the next notice supersedes it. */
 const NOTICE_TIMEOUT_MS = 2000;
 const EVENT_ATTEMPTS = 4;
 
@@ -77,6 +85,12 @@ export class EdgeClient {
   async playlistStored(notice: PlaylistStoredNotice): Promise<void> {
     const response = await this.post(INGEST_PLAYLISTS_PATH, notice, NOTICE_TIMEOUT_MS);
     if (response.status !== 204) throw await this.unexpected(INGEST_PLAYLISTS_PATH, response);
+  }
+
+  /** One attempt (see INGEST_PARTS_PATH): throws EdgeError if the edge did not take it. */
+  async partialPlaylist(notice: PartialPlaylistNotice): Promise<void> {
+    const response = await this.post(INGEST_PARTS_PATH, notice, NOTICE_TIMEOUT_MS);
+    if (response.status !== 204) throw await this.unexpected(INGEST_PARTS_PATH, response);
   }
 
   private async post(path: string, body: unknown, timeoutMs = REQUEST_TIMEOUT_MS): Promise<Response> {

@@ -8,7 +8,7 @@ export interface Env {
   REGISTRY: DurableObjectNamespace<StreamRegistry>;
   /** One chat room per stream, named by the stream id (workers/routes/chat.ts). */
   ChatRoom: DurableObjectNamespace<ChatRoom>;
-  /** Where blocking playlist reloads wait for the ingest node's notice, one per stream (durable-objects/playlist-gate.ts). */
+  /** Partial playlists, and where blocking playlist reloads wait for the ingest node's notice, one per stream (durable-objects/playlist-gate.ts). */
   PLAYLIST_GATE: DurableObjectNamespace<PlaylistGate>;
   ASSETS: Fetcher;
   ADMIN_TOKEN: string;

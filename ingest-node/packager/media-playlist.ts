@@ -63,6 +63,24 @@ export interface ListedSegment {
   discontinuity: boolean;
   /** where it starts on the wall clock (ms since the epoch), if known: EXT-X-PROGRAM-DATE-TIME */
   programDateMs?: number | null;
+  /** its LL-HLS parts, when they are listed (only for the newest segments) */
+  parts?: readonly ListedPart[];
+}
+
+/** An LL-HLS partial segment (EXT-X-PART). */
+export interface ListedPart {
+  uri: string;
+  duration: number;
+  /** starts with a keyframe (a segment's first part): a player may start or switch here */
+  independent: boolean;
+}
+
+/** What makes a live playlist an LL-HLS one: parts, and the segment they belong to that is still growing. */
+export interface LowLatency {
+  /** EXT-X-PART-INF: no part is longer */
+  partTargetSeconds: number;
+  /** the segment after the last listed one, not complete yet: its parts so far */
+  growing: { programDateMs: number | null; parts: readonly ListedPart[] } | null;
 }
 
 export interface RenderInput {
@@ -75,7 +93,15 @@ export interface RenderInput {
   ended: boolean;
   /** the whole session, final: a recording (EXT-X-PLAYLIST-TYPE:VOD) */
   vod?: boolean;
+  /** parts: a live playlist the edge serves from memory (never stored: it changes with every part) */
+  lowLatency?: LowLatency;
 }
+
+/**
+ * Players sit this many part targets behind the live edge (PART-HOLD-BACK). RFC 8216bis asks for at
+ * least two and recommends three: with two, one late part stalls the player.
+ */
+const PART_HOLD_BACK_PARTS = 3;
 
 /**
  * A stored CMAF media playlist. EXT-X-MAP names the init segment of the segments after it, and is
@@ -88,9 +114,8 @@ export function renderMediaPlaylist(p: RenderInput): string {
     "#EXTM3U",
     "#EXT-X-VERSION:7",
     `#EXT-X-TARGETDURATION:${target}`,
-    // The edge holds `_HLS_msn` requests until that segment is stored (workers/media/blocking-reload.ts):
-    // players learn of a segment the moment it is there instead of at their next poll.
-    ...(p.ended || p.vod ? [] : ["#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES"]),
+    ...(p.ended || p.vod ? [] : [serverControl(p.lowLatency)]),
+    ...(p.lowLatency && !p.ended ? [`#EXT-X-PART-INF:PART-TARGET=${p.lowLatency.partTargetSeconds.toFixed(3)}`] : []),
     `#EXT-X-MEDIA-SEQUENCE:${p.mediaSequence}`,
     `#EXT-X-DISCONTINUITY-SEQUENCE:${p.discontinuitySequence}`,
     ...(p.vod ? ["#EXT-X-PLAYLIST-TYPE:VOD"] : []),
@@ -104,8 +129,24 @@ export function renderMediaPlaylist(p: RenderInput): string {
     // On every segment rather than extrapolated from the first: players line renditions up by it, and
     // after a discontinuity only a fresh date says where the new run sits.
     if (s.programDateMs != null) lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(s.programDateMs).toISOString()}`);
-    lines.push(`#EXTINF:${s.duration.toFixed(6)},`, s.uri);
+    lines.push(...partLines(s.parts ?? []), `#EXTINF:${s.duration.toFixed(6)},`, s.uri);
+  }
+  const growing = p.ended ? null : p.lowLatency?.growing;
+  if (growing && growing.parts.length > 0) {
+    if (growing.programDateMs != null) lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(growing.programDateMs).toISOString()}`);
+    lines.push(...partLines(growing.parts));
   }
   if (p.ended) lines.push("#EXT-X-ENDLIST");
   return `${lines.join("\n")}\n`;
+}
+
+function serverControl(lowLatency: LowLatency | undefined): string {
+  // The edge holds `_HLS_msn` (and `_HLS_part`) requests until that segment (part) is there
+  // (workers/media/blocking-reload.ts): players learn of it the moment it is stored, not at their next poll.
+  if (!lowLatency) return "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES";
+  return `#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=${(lowLatency.partTargetSeconds * PART_HOLD_BACK_PARTS).toFixed(3)}`;
+}
+
+function partLines(parts: readonly ListedPart[]): string[] {
+  return parts.map((part) => `#EXT-X-PART:DURATION=${part.duration.toFixed(6)},URI="${part.uri}"${part.independent ? ",INDEPENDENT=YES" : ""}`);
 }

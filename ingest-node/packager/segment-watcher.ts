@@ -1,21 +1,28 @@
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { MEDIA_PLAYLIST_FILE, POSTER_FILE } from "../../workers/shared/layout";
+import { POSTER_FILE } from "../../workers/shared/layout";
 import type { Logger } from "../logger";
+import { muxerPlaylistFile, renditionRelativePlaylist } from "./dash-output";
 import { buildMasterPlaylist, type RenditionFacts, type SegmentFacts } from "./master-builder";
 import { sampleCount, trackFacts } from "./mp4-boxes";
+import { PartReader, type SegmentPart } from "./part-reader";
 
 /**
- * Notices what ffmpeg has finished in the spool directory. ffmpeg names a segment in a media playlist
- * only once the segment is complete, and renames playlists into place, so a changed playlist is the
- * signal that new segments are ready. Polling (every 200 ms against 2 s segments) rather than fs.watch:
+ * Notices what ffmpeg has written in the spool directory (dash-output.ts). ffmpeg names a segment in a
+ * media playlist only once the segment is complete, and renames playlists into place, so a changed
+ * playlist is the signal that new segments are ready; before that, each fragment of the segment still
+ * growing is reported as a part (part-reader.ts), always before the playlist that lists its segment. Polling (every 200 ms against 2 s segments) rather than fs.watch:
  * rename events are unreliable across platforms and file systems, and a missed poll costs nothing.
  * Once every rendition has a segment, it writes the master from them (master-builder.ts).
  */
 export interface SegmentWatcherOptions {
   dir: string;
   renditions: readonly string[];
+  /** the renditions in ffmpeg's output stream order (dash-output.ts outputStreamNames), which names its playlists */
+  streams: readonly string[];
   onPlaylist: (rendition: string, text: string) => void;
+  /** a fragment of a segment still growing: an LL-HLS part */
+  onPart?: (rendition: string, part: SegmentPart) => void;
   onMaster: (text: string) => void;
   /** a new poster JPEG (ffmpeg rewrites <dir>/poster.jpg every 10 s); for the stream's posterKey */
   onPoster?: (jpeg: Buffer) => void;
@@ -28,11 +35,13 @@ export interface SegmentWatcherOptions {
  * polling, unlike fs.watch, does not miss ffmpeg's write-then-rename updates.
  */
 const POLL_INTERVAL_MS = 50;
-const SEGMENT_LINE = /^#EXTINF:([\d.]+),?\s*\n(\S+)$/gm;
+const SEGMENT_LINE = /^#EXTINF:([\d.]+),?\s*\n(?:#EXT-X-PROGRAM-DATE-TIME:\S+\n)?(\S+)$/gm;
+const LAST_SEGMENT_NUMBER = /seg-(\d+)\.m4s\s*$/;
 const MAP_URI = /^#EXT-X-MAP:URI="([^"]+)"/m;
 
 export class SegmentWatcher {
   private readonly lastSeen = new Map<string, string>();
+  private readonly partReaders: Map<string, PartReader>;
   private timer: NodeJS.Timeout | null = null;
   private scanning: Promise<void> = Promise.resolve();
   private running = false;
@@ -42,7 +51,9 @@ export class SegmentWatcher {
   private readonly facts = new Map<string, RenditionFacts>();
   private readonly measured = new Map<string, Map<string, SegmentFacts>>();
 
-  constructor(private readonly options: SegmentWatcherOptions) {}
+  constructor(private readonly options: SegmentWatcherOptions) {
+    this.partReaders = new Map(options.renditions.map((r) => [r, new PartReader(join(options.dir, r))]));
+  }
 
   start(): void {
     this.running = true;
@@ -66,10 +77,15 @@ export class SegmentWatcher {
   }
 
   private async scan(): Promise<void> {
-    const { renditions, onPlaylist } = this.options;
+    const { renditions, streams, onPlaylist } = this.options;
     for (const rendition of renditions) {
-      const text = await this.changed(join(rendition, MEDIA_PLAYLIST_FILE));
-      if (text === null) continue;
+      // Parts first: a segment's last part comes with its rename, just before the playlist lists it.
+      await this.readParts(rendition);
+      const raw = await this.changed(muxerPlaylistFile(streams.indexOf(rendition)));
+      if (raw === null) continue;
+      const text = renditionRelativePlaylist(raw);
+      const listed = LAST_SEGMENT_NUMBER.exec(text.replace(/#EXT-X-ENDLIST\s*$/, ""));
+      if (listed) this.partReaders.get(rendition)!.skipTo(Number(listed[1]) + 1);
       // Measured before the uploader sees the playlist: it removes spool files once they are stored.
       if (!this.masterWritten) await this.measure(rendition, text);
       onPlaylist(rendition, text);
@@ -78,6 +94,17 @@ export class SegmentWatcher {
     if (!this.masterWritten && renditions.every((r) => (this.facts.get(r)?.segments.length ?? 0) > 0)) {
       this.masterWritten = true;
       this.options.onMaster(buildMasterPlaylist(renditions.map((r) => this.facts.get(r)!)));
+    }
+  }
+
+  private async readParts(rendition: string): Promise<void> {
+    const { onPart, logger } = this.options;
+    if (!onPart) return;
+    try {
+      for (const part of await this.partReaders.get(rendition)!.read()) onPart(rendition, part);
+    } catch (error) {
+      // Parts are an early copy of what the segment brings anyway: a failed read costs latency only.
+      logger.warn({ err: error, rendition }, "cannot read the growing segment");
     }
   }
 

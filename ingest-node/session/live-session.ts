@@ -5,11 +5,13 @@ import { join } from "node:path";
 import type { RecordingInfo } from "../../workers/shared/ingest-api";
 import { chooseLadder, formatRational, renditionNames, type BitrateOverrides, type Ladder, type SourceInfo } from "../ladder/ladder";
 import type { Logger } from "../logger";
+import { partTargets } from "../packager/dash-output";
 import { ProbeError, probeSource } from "../probe/source-probe";
 import type { ObjectStore } from "../storage/object-store";
 import { SpeedMonitor, type SpeedDecision, type SpeedMonitorOptions } from "../transcoder/speed-monitor";
 import type { TranscodeProgress, TranscoderExit } from "../transcoder/transcoder";
 import { SessionJournal } from "../uploader/journal";
+import type { PartialPlaylistUpdate } from "../uploader/rendition-parts";
 import { SessionUploader } from "../uploader/uploader";
 import type { SessionHealth } from "./health-reporter";
 import { StallWatch } from "./stall-watch";
@@ -55,6 +57,8 @@ export interface LiveSessionOptions extends PublishInput {
   inputBytes?: () => number;
   /** a rendition's playlist was stored, listing up to segment `mediaSequence` */
   onPlaylistStored?: (rendition: string, mediaSequence: number) => void;
+  /** sends a rendition's LL-HLS playlist (parts) to the edge; without it, no parts are published */
+  onPartialPlaylist?: (rendition: string, update: PartialPlaylistUpdate) => Promise<void>;
 }
 
 export interface LiveSessionEvents {
@@ -229,6 +233,7 @@ export class LiveSession extends EventEmitter<LiveSessionEvents> {
       record: this.options.record,
       journal,
       onPlaylistStored: this.options.onPlaylistStored,
+      parts: this.options.onPartialPlaylist && { targets: partTargets(ladder), publish: this.options.onPartialPlaylist },
     });
     // Rungs may have been shed before the master was first stored: the renditions as of now.
     uploader.on("live", () => {

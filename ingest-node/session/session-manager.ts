@@ -1,6 +1,6 @@
 import type { VideoEncoder } from "../transcoder/encoders";
 import type { EventEmitter } from "node:events";
-import { HEALTH_INTERVAL_SECONDS, type IngestEvent, type PlaylistStoredNotice } from "../../workers/shared/ingest-api";
+import { HEALTH_INTERVAL_SECONDS, type IngestEvent, type PartialPlaylistNotice, type PlaylistStoredNotice } from "../../workers/shared/ingest-api";
 import { EdgeError, type EdgeClient, type SendOptions } from "../edge-client";
 import type { BitrateOverrides } from "../ladder/ladder";
 import type { Logger } from "../logger";
@@ -24,7 +24,7 @@ import { newSessionId } from "./session-id";
  */
 export interface SessionManagerOptions {
   rtmp: EventEmitter<RtmpServerEvents> & Pick<RtmpServer, "playUrl" | "endPlayback">;
-  edge: Pick<EdgeClient, "sendEvent" | "playlistStored">;
+  edge: Pick<EdgeClient, "sendEvent" | "playlistStored" | "partialPlaylist">;
   store: ObjectStore;
   workDir: string;
   ladderOverrides: BitrateOverrides;
@@ -110,6 +110,7 @@ export class SessionManager {
       speed: this.options.speed,
       inputBytes: () => inputBytes(),
       onPlaylistStored: (rendition, mediaSequence) => this.announcePlaylist({ streamId, sessionId, rendition, mediaSequence }),
+      onPartialPlaylist: (rendition, update) => this.sendPartialPlaylist({ streamId, sessionId, rendition, ...update }),
     });
     // One event at a time per session: an "idle" overtaking a slow "live" would leave the stream shown live.
     let previous: Promise<void> = Promise.resolve();
@@ -217,6 +218,19 @@ export class SessionManager {
       })
       .finally(() => this.notifications.delete(sent));
     this.notifications.add(sent);
+  }
+
+  /**
+   * Sends a rendition's LL-HLS playlist to the edge, which serves it from memory. One attempt: the next
+   * part, half a second later, brings a newer one. Failures are quiet for the same reason as above.
+   */
+  private async sendPartialPlaylist(notice: PartialPlaylistNotice): Promise<void> {
+    try {
+      await this.options.edge.partialPlaylist(notice);
+    } catch (error) {
+      const retryable = !(error instanceof EdgeError) || error.retryable;
+      this.logger[retryable ? "debug" : "warn"]({ err: error, streamId: notice.streamId, rendition: notice.rendition }, "the edge was not sent an LL playlist");
+    }
   }
 
   private onRefused(event: IngestEvent, outcome: "revoked" | "unknown-stream", log: Logger): void {

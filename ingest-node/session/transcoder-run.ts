@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
-import { mkdir } from "node:fs/promises";
 import { renditionNames, type Ladder } from "../ladder/ladder";
 import type { Logger } from "../logger";
+import { outputStreamNames, prepareSpool } from "../packager/dash-output";
 import { SegmentWatcher } from "../packager/segment-watcher";
 import { buildFfmpegInvocation } from "../transcoder/ffmpeg-args";
 import type { VideoEncoder } from "../transcoder/encoders";
@@ -46,11 +46,13 @@ export class TranscoderRun extends EventEmitter<TranscoderRunEvents> {
 
   async start(): Promise<void> {
     const { dir, ladder, input, uploader, logger, encoder } = this.options;
-    await mkdir(dir, { recursive: true });
+    await prepareSpool(dir, ladder);
     this.watcher = new SegmentWatcher({
       dir,
       renditions: renditionNames(ladder),
+      streams: outputStreamNames(ladder),
       onPlaylist: (rendition, text) => uploader.offerPlaylist(rendition, text, dir),
+      onPart: (rendition, part) => uploader.offerPart(rendition, part, dir),
       onMaster: (text) => uploader.offerMaster(text),
       onPoster: (jpeg) => uploader.offerPoster(new Uint8Array(jpeg.buffer, jpeg.byteOffset, jpeg.length)),
       logger,

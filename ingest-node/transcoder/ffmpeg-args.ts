@@ -1,13 +1,14 @@
 import { join } from "node:path";
 import { TARGET_DURATION_SECONDS } from "../../workers/shared/cache-policy";
-import { MEDIA_PLAYLIST_FILE, POSTER_FILE } from "../../workers/shared/layout";
+import { POSTER_FILE } from "../../workers/shared/layout";
 import { formatRational, type Ladder, type Rational, type VideoRendition } from "../ladder/ladder";
+import { INIT_SEGMENT_TEMPLATE, MEDIA_SEGMENT_TEMPLATE, MUXER_MANIFEST_FILE, PART_SECONDS } from "../packager/dash-output";
 import { ANALYZE_MICROSECONDS } from "../probe/source-probe";
 import { X264, type VideoEncoder } from "./encoders";
 
 /**
  * The one ffmpeg command line of a publish, as data: decode the RTMP source once, scale it down rung by
- * rung, encode every rung and the audio once, and write CMAF HLS for all of them together. Pure (no
+ * rung, encode every rung and the audio once, and write CMAF segments for all of them together, fragment by fragment (packager/dash-output.ts). Pure (no
  * process, no file system), so it is tested byte for byte; transcoder.ts runs it.
  */
 export interface TranscodeSpec {
@@ -30,8 +31,8 @@ export interface FfmpegInvocation {
   output: string;
 }
 
-/** the layout's segment names (seg-00001.m4s) */
-const SEGMENT_FILE_TEMPLATE = "seg-%05d.m4s";
+/** See -extra_window_size: beyond the uploader's spool bound (config.ts) of unstored segments. */
+export const MUXER_RETAINED_SEGMENTS = 1000;
 /** how often the stream's poster (its thumbnail in listings) is refreshed */
 const POSTER_INTERVAL_SECONDS = 10;
 /** the live window: enough for players that start three segments behind the edge */
@@ -59,8 +60,8 @@ export function buildFfmpegInvocation(spec: TranscodeSpec): FfmpegInvocation {
     "-filter_complex", graph,
     ...posterOutput(outputDir),
 
-    // Output streams in var_stream_map order: v:0.. are the rungs, highest first (a passed-through top rung
-    // straight from the input); a:0 the source's audio.
+    // Output streams in packager/dash-output.ts's order: the rungs, highest first (a passed-through top
+    // rung straight from the input), then the source's audio.
     ...labels.flatMap((label) => ["-map", label]),
     ...(ladder.audio ? ["-map", "0:a:0"] : []),
 
@@ -89,26 +90,34 @@ export function buildFfmpegInvocation(spec: TranscodeSpec): FfmpegInvocation {
         ]
       : []),
 
-    "-f", "hls",
+    "-f", "dash",
+    // Streaming: each fragment is written to seg-N.m4s.tmp as soon as it is complete, and the file is
+    // renamed when the segment is: every fragment is an LL-HLS part the moment it is on disk
+    // (packager/part-reader.ts).
+    "-streaming", "1",
+    // Fragments (parts) of PART_SECONDS; a video fragment ends on a frame boundary at or after it.
+    "-frag_type", "duration", "-frag_duration", String(PART_SECONDS),
     // The target duration the edge's cache policy is built around (TARGET_DURATION_SECONDS).
-    "-hls_time", String(segmentSeconds),
-    "-hls_list_size", String(spec.playlistSize ?? DEFAULT_PLAYLIST_SIZE),
-    // CMAF (fragmented MP4) segments with one init segment per rendition. With several variants ffmpeg
-    // names the init segments init_<n>.mp4; the uploader stores each as the layout's init.mp4.
-    "-hls_segment_type", "fmp4",
-    // Tells players every segment starts with a keyframe. ffmpeg renames live playlists into place (no
-    // half-written playlist), and lists a segment only once it is complete, so temp_file is not needed.
-    "-hls_flags", "independent_segments",
-    // Segment numbers start at 1 like the layout's seg-00001.m4s; media sequence = segment number.
-    "-start_number", "1",
-    // One directory per rendition (%v = its name), as in the layout.
-    "-hls_segment_filename", join(outputDir, "%v", SEGMENT_FILE_TEMPLATE),
-    // Names each rendition: its directory and the layout's rendition name. No master from ffmpeg: the
-    // segment watcher writes it from the real segments (packager/master-builder.ts).
-    "-var_stream_map", varStreamMap(ladder),
+    "-seg_duration", String(segmentSeconds),
+    // One media playlist per output stream (media_<n>.m3u8), listing finished segments: the watcher's signal.
+    "-hls_playlist", "1",
+    "-window_size", String(spec.playlistSize ?? DEFAULT_PLAYLIST_SIZE),
+    // The muxer deletes segments this far behind its window. The uploader removes each segment from the
+    // spool once stored; this bound only matters when storage is down, and lies beyond the uploader's own
+    // spool bound, so the muxer never deletes a segment the uploader still means to store. Without it the
+    // muxer keeps every segment's record in memory for the whole stream.
+    "-extra_window_size", String(MUXER_RETAINED_SEGMENTS),
+    // Segments already written are the uploader's to keep or delete.
+    "-remove_at_exit", "0",
+    // Video and audio in separate adaptation sets, as separate renditions in the layout.
+    "-adaptation_sets", "id=0,streams=v id=1,streams=a",
+    // One directory per output stream (a link to the rendition's, packager/dash-output.ts), numbered
+    // segments from 1 like the layout's seg-00001.m4s.
+    "-init_seg_name", INIT_SEGMENT_TEMPLATE,
+    "-media_seg_name", MEDIA_SEGMENT_TEMPLATE,
   ];
 
-  return { inputOptions, input: spec.inputUrl, outputOptions, output: join(outputDir, "%v", MEDIA_PLAYLIST_FILE) };
+  return { inputOptions, input: spec.inputUrl, outputOptions, output: join(outputDir, MUXER_MANIFEST_FILE) };
 }
 
 export function toArgv(invocation: FfmpegInvocation): string[] {
@@ -191,10 +200,4 @@ function posterOutput(outputDir: string): string[] {
 function reduceFps(from: Rational, to: Rational): string[] {
   const step = Math.round((from.num * to.den) / (from.den * to.num));
   return [`select=not(mod(n\\,${step}))`, `fps=${formatRational(to)}`];
-}
-
-/** Names each output stream for its directory, in output order. */
-function varStreamMap(ladder: Ladder): string {
-  const audio = ladder.audio ? [`a:0,name:${ladder.audio.name}`] : [];
-  return [...audio, ...ladder.video.map((rung, i) => `v:${i},name:${rung.name}`)].join(" ");
 }

@@ -110,6 +110,12 @@ export class DashPublisher {
     return Math.round(this.availabilityStartMs + clock.startMs + sinceRunStart * 1000);
   }
 
+  /** A segment's (or part's) length in seconds; null if its init was unreadable. */
+  durationSeconds(rendition: string, initFile: string, media: SegmentMedia): number | null {
+    const init = this.inits.get(rendition)?.get(initFile);
+    return init ? media.duration / init.timescale : null;
+  }
+
   anchorRun(run: string, rendition: string, initFile: string, media: SegmentMedia): void {
     const { timescale } = this.inits.get(rendition)!.get(initFile)!;
     const known = this.runClocks.get(run);

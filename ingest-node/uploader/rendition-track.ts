@@ -1,6 +1,6 @@
 import { segmentFileName } from "../../workers/shared/layout";
 import type { SegmentMedia } from "../packager/dash-manifest";
-import { renderMediaPlaylist, type MediaPlaylist } from "../packager/media-playlist";
+import { renderMediaPlaylist, type ListedPart, type LowLatency, type MediaPlaylist } from "../packager/media-playlist";
 
 /**
  * One rendition's timeline across every ffmpeg of a session, as data (no I/O): the segments ffmpeg has
@@ -32,6 +32,12 @@ export interface StoredSegment {
   run: string;
   /** its timing and size from its boxes (null if unreadable): the DASH SegmentTimeline */
   media: SegmentMedia | null;
+}
+
+/** The parts a live playlist lists: of some stored segments, and of the one still growing. */
+export interface PartListing {
+  partsOf: (sequence: number) => readonly ListedPart[] | undefined;
+  lowLatency: LowLatency;
 }
 
 export class RenditionTrack {
@@ -73,6 +79,11 @@ export class RenditionTrack {
     return dropped;
   }
 
+  /** The highest of this ffmpeg directory's segment numbers queued so far (0: none). */
+  lastTaken(dir: string): number {
+    return this.taken.get(dir) ?? 0;
+  }
+
   /** Names the queue's head for the store; the name is final once stored(). */
   nameFor(): string {
     return segmentFileName(this.nextSequence);
@@ -103,10 +114,11 @@ export class RenditionTrack {
 
   /**
    * The live playlist; once ended, a recorded session's playlist lists all of it. `wallClock` dates each
-   * segment (EXT-X-PROGRAM-DATE-TIME) where it can.
+   * segment (EXT-X-PROGRAM-DATE-TIME) where it can. With `parts`, the LL-HLS playlist (rendition-parts.ts).
    */
-  render(wallClock: (segment: StoredSegment) => number | null = () => null): string {
-    const dated = (segments: readonly StoredSegment[]) => segments.map((s) => ({ ...s, programDateMs: wallClock(s) }));
+  render(wallClock: (segment: StoredSegment) => number | null = () => null, parts?: PartListing): string {
+    const dated = (segments: readonly StoredSegment[]) =>
+      segments.map((s) => ({ ...s, programDateMs: wallClock(s), parts: parts?.partsOf(s.sequence) }));
     if (this.ended && this.history && this.history.length > 0) {
       return renderMediaPlaylist({
         mediaSequence: this.history[0]!.sequence,
@@ -123,6 +135,7 @@ export class RenditionTrack {
       targetDuration: this.targetDuration,
       segments: dated(this.window),
       ended: this.ended,
+      lowLatency: parts?.lowLatency,
     });
   }
 }

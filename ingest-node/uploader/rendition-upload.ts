@@ -8,7 +8,9 @@ import type { DashPublisher } from "./dash-publisher";
 import type { SessionJournal } from "./journal";
 import { sameInitMedia } from "./init-segment";
 import { putMedia } from "./put-media";
+import { RenditionParts, type PartialPlaylistUpdate } from "./rendition-parts";
 import { RenditionTrack, type QueuedSegment, type StoredSegment } from "./rendition-track";
+import type { SegmentPart } from "../packager/part-reader";
 import { Backoff, pause } from "./retry";
 
 /**
@@ -40,6 +42,8 @@ export interface RenditionUploadOptions {
   onPlaylistStored: (rendition: string, lastSequence: number | null) => void;
   /** the spool bound dropped this many unstored segments; returns the session's total */
   onDropped: (count: number) => number;
+  /** LL-HLS parts (rendition-parts.ts): the longest part, and where its LL playlist goes; without them, no parts */
+  parts?: { targetSeconds: number; publish: (update: PartialPlaylistUpdate) => Promise<void> };
 }
 
 /** Segments kept in the store behind the live window, for players still holding an older playlist. */
@@ -60,9 +64,18 @@ export class RenditionUpload {
   /** slid out of the window, deleted from the store once RETAINED_BEHIND_WINDOW further behind */
   private retired: StoredSegment[] = [];
 
+  private readonly parts: RenditionParts | null;
+
   constructor(private readonly options: RenditionUploadOptions) {
     this.name = options.rendition;
     this.track = new RenditionTrack(options.windowSegments, options.maxSpooledSegments, options.record);
+    const { parts, store, dash, logger } = options;
+    this.parts = parts
+      ? new RenditionParts({
+          store, dash, logger, rendition: this.name, track: this.track, wallClock: this.wallClock,
+          key: (file) => this.key(file), partTargetSeconds: parts.targetSeconds, publish: parts.publish,
+        })
+      : null;
   }
 
   /** Whether its playlist has been stored at least once. */
@@ -70,9 +83,14 @@ export class RenditionUpload {
     return this.stored;
   }
 
-  /** The worker, while it has something to store. */
+  /** The worker, while it has something to store (parts and their notices included). */
   get inFlight(): Promise<void> | null {
-    return this.worker;
+    return this.worker ?? this.parts?.inFlight ?? null;
+  }
+
+  /** A fragment of the segment the ffmpeg writing into dir is still writing: an LL-HLS part. */
+  offerPart(dir: string, part: SegmentPart): void {
+    if (!this.track.ended) this.parts?.offer(dir, part);
   }
 
   /** ffmpeg's playlist, from the ffmpeg writing into dir (a new dir: a new ffmpeg). Ignored once ended. */
@@ -175,6 +193,8 @@ export class RenditionUpload {
     }
     this.stored = true;
     this.options.onPlaylistStored(this.name, this.track.window.at(-1)?.sequence ?? null);
+    if (this.track.ended) await this.parts?.end();
+    else this.parts?.playlistStored();
     await this.expire();
   }
 

@@ -7,6 +7,8 @@ import { DashPublisher, type StoredWindows } from "./dash-publisher";
 import { MasterPublisher } from "./master-publisher";
 import { putMedia } from "./put-media";
 import type { SessionJournal } from "./journal";
+import type { SegmentPart } from "../packager/part-reader";
+import type { PartialPlaylistUpdate } from "./rendition-parts";
 import { RenditionUpload } from "./rendition-upload";
 
 /**
@@ -37,6 +39,11 @@ export interface SessionUploaderOptions {
   journal?: SessionJournal;
   /** a rendition's playlist was stored and lists up to segment `mediaSequence` (the edge wakes its waiting players) */
   onPlaylistStored?: (rendition: string, mediaSequence: number) => void;
+  /**
+   * LL-HLS parts: the longest part per rendition (packager/dash-output.ts partTargets) and where each
+   * rendition's LL playlist goes (the edge). Without them, segments are stored whole only.
+   */
+  parts?: { targets: ReadonlyMap<string, number>; publish: (rendition: string, update: PartialPlaylistUpdate) => Promise<void> };
 }
 
 /** Segments a live playlist lists: enough for players that start three segments behind the edge. */
@@ -88,12 +95,22 @@ export class SessionUploader extends EventEmitter<SessionUploaderEvents> {
       },
       onDropped: (count: number) => (this.droppedSegments += count),
     };
-    this.uploads = new Map(options.renditions.map((name) => [name, new RenditionUpload({ ...uploadOptions, rendition: name })]));
+    const partsOf = (name: string) => {
+      const targetSeconds = options.parts?.targets.get(name);
+      const publish = options.parts?.publish;
+      return targetSeconds && publish ? { targetSeconds, publish: (update: PartialPlaylistUpdate) => publish(name, update) } : undefined;
+    };
+    this.uploads = new Map(options.renditions.map((name) => [name, new RenditionUpload({ ...uploadOptions, rendition: name, parts: partsOf(name) })]));
   }
 
   /** ffmpeg's playlist of one rendition, from the ffmpeg writing into dir (a new dir: a new ffmpeg). */
   offerPlaylist(rendition: string, text: string, dir = this.options.spoolDir): void {
     if (this.masters.renditions.includes(rendition)) this.upload(rendition).offer(dir, text);
+  }
+
+  /** A fragment of a segment ffmpeg is still writing into dir: an LL-HLS part. */
+  offerPart(rendition: string, part: SegmentPart, dir = this.options.spoolDir): void {
+    if (this.masters.renditions.includes(rendition)) this.upload(rendition).offerPart(dir, part);
   }
 
   /** The master of the newest ffmpeg: published once every rendition is stored, and again when it changes. */

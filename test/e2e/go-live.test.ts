@@ -104,13 +104,18 @@ describe("go live locally: RTMP in, ABR HLS out at the edge", () => {
   it("plays in Chromium through hls.js on the watch page", async () => {
     // The poster is written by the ingest node every few seconds; before the first one it may 404.
     const browser = await launchBrowser({ ignoreErrors: [/poster\.jpg/, /status of 404/] });
-    // Blocking playlist reloads: what hls.js asked for with _HLS_msn, and the last segment each answer listed.
-    const blocking: Array<{ asked: number; status: number; listed: Promise<number> }> = [];
+    // LL-HLS: what hls.js asked for with _HLS_msn (and _HLS_part), whether each answer lists it, and the
+    // parts it loaded.
+    const blocking: Array<{ status: number; reaches: Promise<boolean> }> = [];
+    const parts: number[] = [];
     browser.page.on("response", (response) => {
-      const asked = new URL(response.url()).searchParams.get("_HLS_msn");
-      if (asked === null) return;
-      const listed = response.text().then((text) => Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(text)?.[1]) + (text.match(/#EXTINF:/g)?.length ?? 0) - 1, () => NaN);
-      blocking.push({ asked: Number(asked), status: response.status(), listed });
+      const url = new URL(response.url());
+      if (/\.p\d+\.m4s$/.test(url.pathname)) parts.push(response.status());
+      const msn = url.searchParams.get("_HLS_msn");
+      if (msn === null) return;
+      const part = url.searchParams.get("_HLS_part");
+      const reaches = response.text().then((text) => listsPart(text, Number(msn), part === null ? null : Number(part)), () => false);
+      blocking.push({ status: response.status(), reaches });
     });
     try {
       await browser.page.goto(stream.watchUrl);
@@ -122,13 +127,14 @@ describe("go live locally: RTMP in, ABR HLS out at the edge", () => {
       // Chromium could also play HLS natively; the test must prove hls.js is the one playing.
       expect(player?.usingHlsJs).toBe(true);
       expect(player?.levels.map((l) => l.height)).toEqual(expect.arrayContaining([720, 480, 360]));
-      // hls.js holds its next playlist request open until the edge has the segment, and gets it. (One that
+      // hls.js holds its next playlist request open until the edge has that part, and gets it. (One that
       // outlasts three target durations, say while a loaded machine restarts ffmpeg, gets the playlist as
-      // it is: still a 200, but without the segment.)
-      await waitFor("hls.js to make blocking playlist requests", async () => (blocking.length >= 2 ? true : undefined), 10_000);
-      const answered = await Promise.all(blocking.map(async (r) => ({ ...r, listed: await r.listed })));
+      // it is: still a 200, but without the part.) It plays from parts, not only whole segments.
+      await waitFor("hls.js to make blocking part requests", async () => (blocking.length >= 4 && parts.length >= 4 ? true : undefined), 10_000);
+      const answered = await Promise.all(blocking.map(async (r) => ({ ...r, reaches: await r.reaches })));
       expect(answered.map((r) => r.status)).toEqual(answered.map(() => 200));
-      expect(answered.filter((r) => r.listed >= r.asked).length).toBeGreaterThanOrEqual(2);
+      expect(answered.filter((r) => r.reaches).length).toBeGreaterThanOrEqual(3);
+      expect(parts).toEqual(parts.map(() => 200));
       await screenshot(browser.page, "e2e-watch-playing");
       expect(browser.errors()).toEqual([]);
     } finally {
@@ -159,3 +165,11 @@ describe("go live locally: RTMP in, ABR HLS out at the edge", () => {
     }, 30_000);
   });
 });
+
+/** The playlist lists segment `msn` whole, or (with `part`) that part of it or anything after it. */
+function listsPart(playlist: string, msn: number, part: number | null): boolean {
+  const lastWhole = Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(playlist)?.[1]) + (playlist.match(/#EXTINF:/g)?.length ?? 0) - 1;
+  if (lastWhole >= msn || part === null) return lastWhole >= msn;
+  const [segment, index] = [...playlist.matchAll(/URI="seg-(\d+)\.p(\d+)\.m4s"/g)].map((m) => [Number(m[1]), Number(m[2])]).at(-1) ?? [-1, -1];
+  return segment! > msn || (segment === msn && index! >= part);
+}

@@ -3,11 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatRational, renditionNames } from "../../ingest-node/ladder/ladder";
+import { outputStreamNames } from "../../ingest-node/packager/dash-output";
 import { rewriteMasterPlaylist } from "../../ingest-node/packager/master-playlist";
 import { SegmentWatcher } from "../../ingest-node/packager/segment-watcher";
 import { parsePlaylist } from "../helpers/hls";
 import { captureLogger } from "./ingest-fixtures";
-import { expectAligned, makeSource, run, transcode, type SourceSpec } from "./ffmpeg-fixtures";
+import { expectAligned, makeSource, muxerPlaylist, run, transcode, type SourceSpec } from "./ffmpeg-fixtures";
 
 /**
  * The real ffmpeg running the built command line on a recorded source (a file instead of our RTMP URL):
@@ -48,7 +49,7 @@ describe("the ladder, encoded by ffmpeg", () => {
     expect(poster.stdout.trim()).toBe("mjpeg,854,480");
     // Every encoded rung in the source's limited-range yuv420p, not the poster's full-range format.
     for (const rung of ladder.video.filter((v) => !v.passthrough)) {
-      const playlist = parsePlaylist(await readFile(join(out, rung.name, "index.m3u8"), "utf8"));
+      const playlist = parsePlaylist(await muxerPlaylist(out, ladder, rung.name));
       const first = playlist.segments[0]!;
       const sample = join(out, `${rung.name}-sample.mp4`);
       await writeFile(sample, Buffer.concat([await readFile(join(out, rung.name, first.map!.uri)), await readFile(join(out, rung.name, first.uri))]));
@@ -80,7 +81,7 @@ describe("the ladder, encoded by ffmpeg", () => {
     const masters: string[] = [];
     const posters: Buffer[] = [];
     const watcher = new SegmentWatcher({
-      dir: out, renditions: renditionNames(ladder), logger,
+      dir: out, renditions: renditionNames(ladder), streams: outputStreamNames(ladder), logger,
       onPlaylist: () => {}, onMaster: (text) => masters.push(text), onPoster: (jpeg) => posters.push(jpeg),
     });
     await watcher.stop();

@@ -3,7 +3,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EdgeClient } from "../../ingest-node/edge-client";
-import type { IngestEvent, IngestHealth } from "../../workers/shared/ingest-api";
+import type { IngestEvent, IngestHealth, PartialPlaylistNotice } from "../../workers/shared/ingest-api";
 import { freePort } from "./ingest-fixtures";
 
 /** The edge client against a scripted HTTP server: each request takes the next [status, body] answer. */
@@ -75,6 +75,20 @@ describe("edge client", () => {
     expect(seen[0]).toEqual({ path: "/internal/ingest/playlists", authorization: "Bearer s3cret", body: JSON.stringify(notice) });
     await expect(client().playlistStored(notice)).rejects.toThrow(/HTTP 503/);
     expect(seen).toHaveLength(2);
+  });
+
+  it("sends a partial playlist once, never retrying: the next part's notice supersedes it", async () => {
+    const notice: PartialPlaylistNotice = {
+      streamId: "abcdefghijkl", sessionId: "sess01", rendition: "720p", lastSegment: 6, lastPartSegment: 7, lastPart: 1, ended: false,
+      playlist: '#EXTM3U\n#EXT-X-PART:DURATION=0.500000,URI="seg-00007.p1.m4s"\n',
+    };
+    answer([204, ""], [503, "busy"], [204, ""]);
+    await client().partialPlaylist(notice);
+    expect(seen[0]).toEqual({ path: "/internal/ingest/parts", authorization: "Bearer s3cret", body: JSON.stringify(notice) });
+    await expect(client().partialPlaylist(notice)).rejects.toThrow(/HTTP 503/);
+    expect(seen).toHaveLength(2);
+    answer([413, '{"error":"body too large"}']);
+    await expect(client().partialPlaylist(notice)).rejects.toThrow(/HTTP 413: .*body too large/);
   });
 
   it("sends a health report once, whatever the answer: the next report replaces it", async () => {

@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { INGEST_AUTHORIZE_PATH, INGEST_EVENTS_PATH, INGEST_PLAYLISTS_PATH, type AuthorizeResponse, type IngestEvent, type PlaylistStoredNotice } from "../../workers/shared/ingest-api";
+import { INGEST_AUTHORIZE_PATH, INGEST_EVENTS_PATH, INGEST_PARTS_PATH, INGEST_PLAYLISTS_PATH, type AuthorizeResponse, type IngestEvent, type PartialPlaylistNotice, type PlaylistStoredNotice } from "../../workers/shared/ingest-api";
 import { loadConfig } from "../../ingest-node/config";
 import { startIngestNode, type IngestNode, type IngestNodeDeps } from "../../ingest-node/ingest-node";
 import { createLogger, type Logger } from "../../ingest-node/logger";
@@ -89,6 +89,8 @@ export interface FakeEdge {
   authorizeCalls: string[];
   /** every "playlist stored" notice, in arrival order */
   playlistNotices: PlaylistStoredNotice[];
+  /** every LL-HLS playlist (parts) sent, in arrival order */
+  partialNotices: PartialPlaylistNotice[];
   /** events of one stream, of one type if given */
   eventsOf(streamId: string, type?: IngestEvent["type"]): IngestEvent[];
   close(): Promise<void>;
@@ -102,6 +104,7 @@ export async function startFakeEdge(secret: string, streams: Record<string, stri
   const recordedStreams = new Set(recorded);
   const authorizeCalls: string[] = [];
   const playlistNotices: PlaylistStoredNotice[] = [];
+  const partialNotices: PartialPlaylistNotice[] = [];
   const server: Server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -129,6 +132,10 @@ export async function startFakeEdge(secret: string, streams: Record<string, stri
       playlistNotices.push(body as unknown as PlaylistStoredNotice);
       return void res.writeHead(204).end();
     }
+    if (req.method === "POST" && req.url === INGEST_PARTS_PATH) {
+      partialNotices.push(body as unknown as PartialPlaylistNotice);
+      return void res.writeHead(204).end();
+    }
     res.writeHead(404).end();
   });
   server.listen(0, "127.0.0.1");
@@ -143,6 +150,7 @@ export async function startFakeEdge(secret: string, streams: Record<string, stri
     blip,
     authorizeCalls,
     playlistNotices,
+    partialNotices,
     eventsOf: (streamId, type) => events.filter((e) => e.streamId === streamId && (type === undefined || e.type === type)),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };

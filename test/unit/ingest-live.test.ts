@@ -1,7 +1,7 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dashManifestKey, masterPlaylistKey, posterKey, renditionKey, sessionPrefix } from "../../workers/shared/layout";
+import { dashManifestKey, masterPlaylistKey, PART_FILE_PATTERN, partFileName, posterKey, renditionKey, sessionPrefix } from "../../workers/shared/layout";
 import { cacheControlFor } from "../../workers/shared/cache-policy";
 import type { IngestNode } from "../../ingest-node/ingest-node";
 import { parseMediaPlaylist } from "../../ingest-node/packager/media-playlist";
@@ -136,6 +136,43 @@ describe("ingest node: RTMP in, ordered HLS uploads out", () => {
       expect(heard, `${rendition} notices in order`).toEqual([...heard].sort((a, b) => a - b));
       expect(heard.at(-1)).toBe(final.segments.at(-1)!.sequence);
     }
+    // LL-HLS parts: each fragment of a growing segment was stored as a part, and the edge was sent the
+    // playlist listing it. A whole segment's parts joined are that segment, byte for byte; the end sent
+    // the final playlist and deleted every part.
+    for (const rendition of ["720p", "480p", "audio"]) {
+      const notices = edge.partialNotices.filter((n) => n.sessionId === sessionId && n.rendition === rendition);
+      const putBody = (file: string) => store.puts.find((p) => p.key === renditionKey(STREAM_ID, sessionId, rendition, file))?.body;
+      const withParts = notices.filter((n) => n.playlist.includes("#EXT-X-PART:"));
+      expect(withParts.length, `${rendition} LL playlists`).toBeGreaterThanOrEqual(4);
+      const joined = new Set<string>();
+      for (const notice of withParts) {
+        const target = Number(/^#EXT-X-PART-INF:PART-TARGET=([\d.]+)$/m.exec(notice.playlist)?.[1]);
+        const groups = partGroups(notice.playlist);
+        const newest = groups.filter((g) => g.parts.length > 0).at(-1)!;
+        expect(newest.parts.at(-1)!.uri).toBe(partFileName(notice.lastPartSegment, notice.lastPart));
+        for (const { segment, duration, parts } of groups) {
+          for (const part of parts) {
+            expect(part.duration, `${rendition} ${part.uri}`).toBeLessThanOrEqual(target);
+            expect(putBody(part.uri), `${part.uri} stored`).toBeDefined();
+          }
+          if (segment === null || parts.length === 0 || joined.has(segment)) continue;
+          expect(parts[0]!.independent).toBe(true);
+          const same = Buffer.concat(parts.map((part) => putBody(part.uri)!)).equals(Buffer.from(putBody(segment)!));
+          expect(same, `${rendition} ${segment} is its parts joined`).toBe(true);
+          expect(parts.reduce((sum, part) => sum + part.duration, 0)).toBeCloseTo(duration!, 3);
+          joined.add(segment);
+        }
+      }
+      expect(joined.size, `${rendition} segments listed whole with their parts`).toBeGreaterThanOrEqual(2);
+      const newestNotice = () => edge.partialNotices.filter((n) => n.sessionId === sessionId && n.rendition === rendition).at(-1)!;
+      // Like the notices above, the last is not ordered with the "idle" event.
+      await waitFor(() => newestNotice().ended, 5000);
+      const last = newestNotice();
+      expect(last.playlist).toMatch(/#EXT-X-ENDLIST\n$/);
+      expect(last.playlist).not.toContain("#EXT-X-PART");
+    }
+    expect([...store.objects.keys()].filter((k) => PART_FILE_PATTERN.test(k.split("/").at(-1)!))).toEqual([]);
+
     const segment = store.objects.get(renditionKey(STREAM_ID, sessionId, "720p", "seg-00001.m4s"))!;
     expect(segment).toMatchObject({ contentType: "video/mp4", cacheControl: "public, max-age=31536000, immutable" });
     // The thumbnail for listings: a JPEG, cached briefly.
@@ -180,6 +217,26 @@ describe("ingest node: RTMP in, ordered HLS uploads out", () => {
     expect(log).toMatch(/"reason":"source-stalled","ffmpegExit":\{"code":0,"signal":null\},"msg":"session ended"/);
   }, 60_000);
 });
+
+/** A playlist's EXT-X-PART runs, each with the whole segment that follows it (null: still growing). */
+function partGroups(playlist: string) {
+  type Part = { uri: string; duration: number; independent: boolean };
+  const groups: { segment: string | null; duration: number | null; parts: Part[] }[] = [];
+  let parts: Part[] = [];
+  let duration: number | null = null;
+  for (const line of playlist.split("\n")) {
+    const part = /^#EXT-X-PART:DURATION=([\d.]+),URI="([^"]+)"(,INDEPENDENT=YES)?$/.exec(line);
+    if (part) parts.push({ duration: Number(part[1]), uri: part[2]!, independent: part[3] !== undefined });
+    const extinf = /^#EXTINF:([\d.]+),/.exec(line);
+    if (extinf) duration = Number(extinf[1]);
+    if (line !== "" && !line.startsWith("#")) {
+      groups.push({ segment: line, duration, parts });
+      parts = [];
+    }
+  }
+  groups.push({ segment: null, duration: null, parts });
+  return groups;
+}
 
 function parseMediaPlaylistOrNull(text: string | undefined) {
   return text === undefined ? null : parseMediaPlaylist(text);

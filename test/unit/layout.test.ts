@@ -7,6 +7,7 @@ import {
   initFileName,
   masterPlaylistKey,
   parseMediaPath,
+  partFileName,
   posterKey,
   renditionKey,
   segmentFileName,
@@ -42,6 +43,11 @@ describe("object keys", () => {
     expect(segmentFileName(123456)).toBe("seg-123456.m4s");
   });
 
+  it("names a segment's parts after it, from part 0", () => {
+    expect(partFileName(7, 0)).toBe("seg-00007.p0.m4s");
+    expect(partFileName(123456, 12)).toBe("seg-123456.p12.m4s");
+  });
+
   it("parses back every key it builds", () => {
     const cases = [
       [masterPlaylistKey(STREAM), "master-playlist"],
@@ -52,6 +58,7 @@ describe("object keys", () => {
       [renditionKey(STREAM, SESSION, "audio", initFileName(1)), "init-segment"],
       [renditionKey(STREAM, SESSION, "audio", initFileName(12)), "init-segment"],
       [renditionKey(STREAM, SESSION, "1080p", segmentFileName(42)), "media-segment"],
+      [renditionKey(STREAM, SESSION, "1080p", partFileName(42, 3)), "media-segment"],
     ] as const;
     for (const [key, kind] of cases) {
       const parsed = parseMediaPath(urlPathForKey(key));
@@ -91,6 +98,9 @@ describe("parseMediaPath refuses", () => {
     [`/live/${STREAM}/${SESSION}/manifest.mpd`, "unknown file"],
     [`/live/${STREAM}/ab/master.m3u8`, "malformed session id"],
     [`/live/${STREAM}/${SESSION}/720p/seg-00001.ts`, "unknown file"],
+    [`/live/${STREAM}/${SESSION}/720p/seg-00001.p.m4s`, "unknown file"],
+    [`/live/${STREAM}/${SESSION}/720p/seg-00001.p100.m4s`, "unknown file"],
+    [`/live/${STREAM}/${SESSION}/720p/seg-00001.p0.p1.m4s`, "unknown file"],
     [`/live/${STREAM}/${SESSION}/720p/x/index.m3u8`, "too many path segments"],
   ])("%s (%s)", (path, reason) => {
     expect(parseMediaPath(path)).toEqual({ ok: false, reason });

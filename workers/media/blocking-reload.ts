@@ -6,7 +6,9 @@ import { playlistListing, type PlaylistListing } from "./playlist-listing";
 import type { MediaSnapshot } from "./snapshot";
 
 /**
- * LL-HLS blocking playlist reloads, without parts (RFC 8216bis 6.2.5.2, 6.2.6). Our media playlists say
+ * LL-HLS blocking playlist reloads of the stored playlist, whole segments only (RFC 8216bis 6.2.5.2,
+ * 6.2.6): what answers when the stream's PlaylistGate holds no partial playlist for the rendition
+ * (partial-playlist.ts, which is asked first). Our media playlists say
  * CAN-BLOCK-RELOAD=YES; a player holding segment N then asks for `index.m3u8?_HLS_msn=N+1` at once, and
  * the answer waits until segment N+1 is listed. It reaches the player as soon as the playlist naming it
  * is stored, where a polling player would learn of it up to a reload interval plus the playlist's cache
@@ -14,26 +16,26 @@ import type { MediaSnapshot } from "./snapshot";
  * it: one wait per isolate (request collapsing) and, in production, one per data centre (Workers Cache
  * keys on the query string).
  */
-export type DeliveryDirectives = { ok: true; msn: number | null } | { ok: false; reason: string };
+export type DeliveryDirectives = { ok: true; msn: number | null; part: number | null } | { ok: false; reason: string };
 
 /** Far beyond any real stream (a segment every second for 30 years); keeps the number exact in a double. */
 const MAX_MSN = 1_000_000_000;
 const DECIMAL = /^(0|[1-9][0-9]{0,9})$/;
 
 /**
- * The directives of a media playlist request. `_HLS_part` is accepted (a player may send it) but this
- * origin publishes no parts, so part p of segment N is there when N is; `_HLS_skip` is ignored, which the
- * RFC allows (we offer no delta updates and answer with the whole playlist).
+ * The directives of a media playlist request. `_HLS_part` is answered from a partial playlist; the stored
+ * playlist lists no parts, so there part p of segment N is there when N is. `_HLS_skip` is ignored, which
+ * the RFC allows (we offer no delta updates and answer with the whole playlist).
  */
 export function parseDeliveryDirectives(params: URLSearchParams): DeliveryDirectives {
   const msn = params.get("_HLS_msn");
   const part = params.get("_HLS_part");
   if (msn === null) {
-    return part === null ? { ok: true, msn: null } : { ok: false, reason: "_HLS_part needs _HLS_msn" };
+    return part === null ? { ok: true, msn: null, part: null } : { ok: false, reason: "_HLS_part needs _HLS_msn" };
   }
   if (!DECIMAL.test(msn) || Number(msn) > MAX_MSN) return { ok: false, reason: "_HLS_msn must be a media sequence number" };
   if (part !== null && !DECIMAL.test(part)) return { ok: false, reason: "_HLS_part must be a part number" };
-  return { ok: true, msn: Number(msn) };
+  return { ok: true, msn: Number(msn), part: part === null ? null : Number(part) };
 }
 
 export interface BlockingReload {

@@ -1,11 +1,21 @@
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import type { RegistryEvent } from "../../durable-objects/stream-registry";
 import { playlistGateStub, registryStub, type AppEnv } from "../env";
 import { requireBearer } from "../middleware/bearer";
 import { jsonError } from "../middleware/errors";
 import { jsonBody } from "../middleware/json-body";
-import { INGEST_AUTHORIZE_PATH, INGEST_EVENTS_PATH, INGEST_PLAYLISTS_PATH, type AuthorizeResponse, type PlaylistStoredNotice } from "../shared/ingest-api";
+import {
+  INGEST_AUTHORIZE_PATH,
+  INGEST_EVENTS_PATH,
+  INGEST_PARTS_PATH,
+  INGEST_PLAYLISTS_PATH,
+  MAX_PARTIAL_PLAYLIST_BYTES,
+  type AuthorizeResponse,
+  type PartialPlaylistNotice,
+  type PlaylistStoredNotice,
+} from "../shared/ingest-api";
 import { MEDIA_PLAYLIST_FILE, RENDITION_PATTERN, renditionKey, SESSION_ID_PATTERN, sessionMasterPath, STREAM_ID_PATTERN } from "../shared/layout";
 
 // The key's format is checked by the registry: a malformed key is just another unknown key (403), not a bad request.
@@ -59,11 +69,40 @@ const eventBody = z
     path: ["recording", "masterPath"],
   });
 
+const MAX_MSN = 1_000_000_000;
 const playlistNotice = z.object({
   ...session,
   rendition,
-  mediaSequence: z.number().int().min(0).max(1_000_000_000),
+  mediaSequence: z.number().int().min(0).max(MAX_MSN),
 }) satisfies z.ZodType<PlaylistStoredNotice>;
+
+/** -1: none listed (PartialPlaylistNotice). Part indexes have at most two digits (PART_FILE_PATTERN). */
+const orNone = (max: number) => z.number().int().min(-1).max(max);
+const partialNotice = z
+  .object({
+    ...session,
+    rendition,
+    playlist: z
+      .string()
+      .startsWith("#EXTM3U", "must be a playlist, starting with #EXTM3U")
+      // A string's length never exceeds its UTF-8 size: the cheap check first, the exact one after.
+      .max(MAX_PARTIAL_PLAYLIST_BYTES, `must be at most ${MAX_PARTIAL_PLAYLIST_BYTES} bytes`)
+      .refine((text) => new TextEncoder().encode(text).byteLength <= MAX_PARTIAL_PLAYLIST_BYTES, `must be at most ${MAX_PARTIAL_PLAYLIST_BYTES} bytes`),
+    lastSegment: orNone(MAX_MSN),
+    lastPartSegment: orNone(MAX_MSN),
+    lastPart: orNone(99),
+    ended: z.boolean(),
+  })
+  .refine((n) => (n.lastPartSegment === -1) === (n.lastPart === -1), {
+    message: "lastPartSegment and lastPart are both -1 (no part listed) or neither is",
+    path: ["lastPart"],
+  }) satisfies z.ZodType<PartialPlaylistNotice>;
+
+/**
+ * A partial playlist's JSON: the playlist escaped (each newline and quote takes two bytes, and a playlist
+ * line has a few) plus the names. Refused before parsing, so an oversized body costs no JSON parse.
+ */
+const MAX_PARTIAL_NOTICE_BYTES = 2 * MAX_PARTIAL_PLAYLIST_BYTES + 1024;
 
 /** Called by the ingest node only (INGEST_SECRET); the contract is workers/shared/ingest-api.ts. */
 export const ingestRoutes = new Hono<AppEnv>();
@@ -97,3 +136,19 @@ ingestRoutes.post(INGEST_PLAYLISTS_PATH, jsonBody(playlistNotice), async (c) => 
   await playlistGateStub(c.env, streamId).stored(renditionKey(streamId, sessionId, rendition, MEDIA_PLAYLIST_FILE), mediaSequence);
   return c.body(null, 204);
 });
+
+/** No registry call either: the gate keeps the newest partial playlist and answers the players waiting on it. */
+ingestRoutes.post(
+  INGEST_PARTS_PATH,
+  bodyLimit({
+    maxSize: MAX_PARTIAL_NOTICE_BYTES,
+    onError: (c) => jsonError(c, 413, `body too large: a partial playlist notice is at most ${MAX_PARTIAL_NOTICE_BYTES} bytes of JSON`),
+  }),
+  jsonBody(partialNotice),
+  async (c) => {
+    const { streamId, sessionId, rendition, playlist, lastSegment, lastPartSegment, lastPart, ended } = c.req.valid("json");
+    const key = renditionKey(streamId, sessionId, rendition, MEDIA_PLAYLIST_FILE);
+    await playlistGateStub(c.env, streamId).publishPartial(key, { playlist, lastSegment, lastPartSegment, lastPart, ended });
+    return c.body(null, 204);
+  },
+);

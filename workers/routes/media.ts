@@ -5,6 +5,7 @@ import { answerRequest } from "../media/conditional";
 import { fetchThroughEdgeCache } from "../media/edge-cache";
 import { mediaMetrics } from "../media/metrics";
 import { readMediaObject } from "../media/origin";
+import { partialPlaylist } from "../media/partial-playlist";
 import { presentedTokens, verifyPlaybackToken, TOKEN_COOKIE, type TokenRefusal } from "../media/playback-token";
 import { signedMediaResponse } from "../media/signed-response";
 import { snapshotToResponse } from "../media/snapshot";
@@ -30,9 +31,9 @@ mediaRoutes.get("/live/*", async (c) => {
     });
   }
   const { object } = parsed;
-  const directives = object.kind === "media-playlist" ? parseDeliveryDirectives(url.searchParams) : ({ ok: true, msn: null } as const);
+  const directives = object.kind === "media-playlist" ? parseDeliveryDirectives(url.searchParams) : ({ ok: true, msn: null, part: null } as const);
   if (!directives.ok) return jsonError(c, 400, `${directives.reason}: see RFC 8216bis 6.2.5.2`, { "Cache-Control": ERROR_CACHE_CONTROL });
-  const full = await fullResponse(c, url, object, directives.msn);
+  const full = await fullResponse(c, url, object, directives.msn, directives.part);
   // A 404 (not written yet) or 503 (storage down) gives nothing away, so it is answered before the stream's
   // access is looked up: requests for made-up stream ids cost a cached 404, never a registry call. The
   // price: a signed stream's missing segment answers 404 even to a request without a valid token.
@@ -86,16 +87,20 @@ mediaRoutes.all("/live/*", (c) =>
 );
 
 /**
- * The whole object (200, 404 or 503), shared by every viewer whatever token or query it sent. A blocking
- * playlist reload (`msn`, blocking-reload.ts) waits for that segment and is kept under its own number.
+ * The whole object (200, 404 or 503), shared by every viewer whatever token or query it sent. A media
+ * playlist comes from the stream's PlaylistGate while it holds a partial playlist (partial-playlist.ts),
+ * else from storage. A blocking playlist reload (`msn`, and `part`) waits for what it asks for and is
+ * kept under its own numbers.
  */
-async function fullResponse(c: Context<AppEnv>, url: URL, object: MediaObject, msn: number | null): Promise<Response> {
+async function fullResponse(c: Context<AppEnv>, url: URL, object: MediaObject, msn: number | null, part: number | null): Promise<Response> {
+  const gate = () => playlistGateStub(c.env, object.streamId);
   const readStored = () => readMediaObject(c.env.MEDIA, object);
+  const fromStore = msn === null ? readStored : () => blockingPlaylist({ object, msn, read: readStored, gate: gate() });
   const read =
-    msn === null ? readStored : () => blockingPlaylist({ object, msn, read: readStored, gate: playlistGateStub(c.env, object.streamId) });
+    object.kind === "media-playlist" ? async () => (await partialPlaylist({ object, msn, part, gate: gate() })) ?? (await fromStore()) : fromStore;
   if (c.env.EDGE_CACHE === "off") return snapshotToResponse(await read());
   // Other query parameters (tokens, cache busters) are dropped so they cannot multiply cache entries or R2 reads.
-  const cacheKey = `${url.origin}${url.pathname}${msn === null ? "" : `?_HLS_msn=${msn}`}`;
+  const cacheKey = `${url.origin}${url.pathname}${msn === null ? "" : `?_HLS_msn=${msn}`}${part === null ? "" : `&_HLS_part=${part}`}`;
   return fetchThroughEdgeCache(new Request(cacheKey), read, c.executionCtx);
 }
 

@@ -6,6 +6,7 @@
  *   POST /internal/ingest/authorize  {streamKey}                       -> 200 {streamId, record} | 403 {error}
  *   POST /internal/ingest/events     {streamId, sessionId, type, ...}  -> 204
  *   POST /internal/ingest/playlists  {streamId, sessionId, rendition, mediaSequence}  -> 204
+ *   POST /internal/ingest/parts      {streamId, sessionId, rendition, playlist, ...}  -> 204
  *
  * Events of one session, in order: "live" once the master playlist is stored (with the renditions and the
  * ladder decision), "health" every few seconds while live, "idle" when the session has ended, and, for a
@@ -25,6 +26,34 @@ export interface PlaylistStoredNotice {
   sessionId: string;
   rendition: string;
   mediaSequence: number;
+}
+
+/**
+ * LL-HLS partial segments (EXT-X-PART). A rendition's playlist then changes with every part (about twice
+ * a second), beyond R2's one write per second per key, so it is not stored: the ingest node renders it
+ * after each part is stored and sends it here, to the stream's PlaylistGate (memory only), which answers
+ * `_HLS_msn`/`_HLS_part` requests from it. The stored playlist (whole segments) stays the durable copy,
+ * served whenever the gate has no partial playlist for a rendition. Sent once, never retried: the next
+ * part (half a second later) brings a newer playlist.
+ */
+export const INGEST_PARTS_PATH = "/internal/ingest/parts";
+
+/** Largest partial playlist the edge takes: a live window of a few segments is a few KiB. */
+export const MAX_PARTIAL_PLAYLIST_BYTES = 64 * 1024;
+
+export interface PartialPlaylistNotice {
+  streamId: string;
+  sessionId: string;
+  rendition: string;
+  /** the whole media playlist: the stored window's segments plus EXT-X-PART lines for the newest ones */
+  playlist: string;
+  /** media sequence number of the newest whole segment it lists; -1 if none */
+  lastSegment: number;
+  /** the newest part it lists: part `lastPart` (from 0) of segment `lastPartSegment`; -1 and -1 if none */
+  lastPartSegment: number;
+  lastPart: number;
+  /** the playlist carries EXT-X-ENDLIST: every waiting request is answered with it at once */
+  ended: boolean;
 }
 
 /** Stream keys look like `sk_` followed by 40 lowercase hex characters. */

@@ -11,6 +11,9 @@
  *                                                            media changes mid-session: a new ladder or
  *                                                            a reconnect with another format)
  *   live/<streamId>/<sessionId>/<rendition>/seg-00001.m4s    CMAF media segment
+ *   live/<streamId>/<sessionId>/<rendition>/seg-00001.p0.m4s LL-HLS partial segment: the segment's first
+ *                                                            fragment (a part of it, stored while the
+ *                                                            segment grows; deleted soon after)
  *   live/<streamId>/<sessionId>/<rendition>/index.m3u8       media playlist (the whole session once a
  *                                                            recorded session has ended)
  *
@@ -24,6 +27,7 @@ export const STREAM_ID_PATTERN = /^[a-z0-9]{12}$/;
 export const SESSION_ID_PATTERN = /^[a-z0-9]{6,32}$/;
 export const RENDITION_PATTERN = /^(?:[0-9]{2,4}p|audio)$/;
 export const SEGMENT_FILE_PATTERN = /^seg-([0-9]{5,9})\.m4s$/;
+export const PART_FILE_PATTERN = /^seg-([0-9]{5,9})\.p([0-9]{1,2})\.m4s$/;
 export const INIT_FILE_PATTERN = /^init-([1-9][0-9]{0,3})\.mp4$/;
 
 export type MediaKind = "master-playlist" | "media-playlist" | "dash-manifest" | "init-segment" | "media-segment" | "poster";
@@ -77,6 +81,11 @@ export function initFileName(generation: number): string {
 
 export function segmentFileName(sequence: number): string {
   return `seg-${String(sequence).padStart(5, "0")}.m4s`;
+}
+
+/** Part `index` (from 0) of segment `sequence`: an LL-HLS partial segment (EXT-X-PART). */
+export function partFileName(sequence: number, index: number): string {
+  return `seg-${String(sequence).padStart(5, "0")}.p${index}.m4s`;
 }
 
 /**
@@ -147,7 +156,8 @@ export function parseMediaPath(pathname: string): ParseResult {
   const base = { key, streamId, sessionId: a, rendition: b };
   if (c === MEDIA_PLAYLIST_FILE) return { ok: true, object: { ...base, kind: "media-playlist" } };
   if (INIT_FILE_PATTERN.test(c)) return { ok: true, object: { ...base, kind: "init-segment" } };
-  if (SEGMENT_FILE_PATTERN.test(c)) return { ok: true, object: { ...base, kind: "media-segment" } };
+  // A part is media like a segment (immutable once stored, video/mp4): the same kind and cache policy.
+  if (SEGMENT_FILE_PATTERN.test(c) || PART_FILE_PATTERN.test(c)) return { ok: true, object: { ...base, kind: "media-segment" } };
   return { ok: false, reason: "unknown file" };
 }
 

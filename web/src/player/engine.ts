@@ -31,19 +31,23 @@ export interface EngineEvents {
 type Listener<T> = (payload: T) => void;
 
 /**
- * Live-tuned hls.js settings. With 2 s segments: start and stay 2 segments (~4 s) behind the playlist's live
- * edge; after a stall hls.js moves that target back by 1 s at a time, so a slow network settles at a safe
- * distance instead of stalling repeatedly. Drift beyond 6 segments jumps back to the target; smaller drift is
- * caught up by playing up to 10% faster (lowLatencyMode). Only 30 s of played media is kept in memory.
+ * Live-tuned hls.js settings. The edge publishes LL-HLS parts (EXT-X-PART, half a second each): with
+ * lowLatencyMode hls.js plays PART-HOLD-BACK (three parts, about 1.6 s) behind the live edge, asks for
+ * each next part with a blocking reload, and loads parts instead of whole segments. No
+ * liveSyncDuration(Count) here: set, it would override PART-HOLD-BACK; a playlist without parts gets hls.js's
+ * default of 3 segments. After a stall hls.js moves the target back by 1 s at a time (at most a
+ * segment), so a slow network settles at a safe distance instead of stalling repeatedly. Drift is caught
+ * up by playing up to 1.5x faster (pitch is kept): at 1.1x, a player a second late after a stall takes
+ * ten seconds to return to the target. (No liveMaxLatencyDurationCount either: hls.js refuses it without
+ * liveSyncDurationCount.)
+ * Only 30 s of played media is kept in memory.
  */
 export const LIVE_HLS_CONFIG: Partial<HlsConfig> = {
   debug: false,
   enableWorker: true,
   lowLatencyMode: true,
-  liveSyncDurationCount: 2,
-  liveMaxLatencyDurationCount: 6,
   liveSyncOnStallIncrease: 1,
-  maxLiveSyncPlaybackRate: 1.1,
+  maxLiveSyncPlaybackRate: 1.5,
   backBufferLength: 30,
   maxBufferLength: 12,
   // Auto start level: chosen from hls.js's default bandwidth estimate (a lower rung), then ABR moves up.
