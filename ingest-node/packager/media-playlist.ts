@@ -81,6 +81,8 @@ export interface LowLatency {
   partTargetSeconds: number;
   /** the segment after the last listed one, not complete yet: its parts so far */
   growing: { programDateMs: number | null; parts: readonly ListedPart[] } | null;
+  /** the part expected next (EXT-X-PRELOAD-HINT) */
+  nextPartUri: string;
 }
 
 export interface RenderInput {
@@ -136,6 +138,11 @@ export function renderMediaPlaylist(p: RenderInput): string {
     if (growing.programDateMs != null) lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(growing.programDateMs).toISOString()}`);
     lines.push(...partLines(growing.parts));
   }
+  // Always after the last segment or part: hls.js takes whatever follows the last segment URI as the
+  // segment to come, and without a hint there it takes the last whole segment for that, twice on its
+  // timeline (it then plays from a window shifted by a segment, back and forth). Players that fetch the
+  // hinted part early (Safari) are held at the edge until it is stored.
+  if (p.lowLatency && !p.ended) lines.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="${p.lowLatency.nextPartUri}"`);
   if (p.ended) lines.push("#EXT-X-ENDLIST");
   return `${lines.join("\n")}\n`;
 }

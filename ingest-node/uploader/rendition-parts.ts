@@ -114,7 +114,11 @@ export class RenditionParts {
     const growing = this.growingParts();
     return track.render(wallClock, {
       partsOf: (sequence) => (sequence > newest - LISTED_WHOLE_SEGMENTS ? this.parts.get(sequence) : undefined),
-      lowLatency: { partTargetSeconds, growing: growing && { programDateMs: this.dates.get(growing.sequence) ?? null, parts: growing.parts } },
+      lowLatency: {
+        partTargetSeconds,
+        growing: growing && { programDateMs: this.dates.get(growing.sequence) ?? null, parts: growing.parts },
+        nextPartUri: growing ? partFileName(growing.sequence, growing.parts.length) : partFileName(newest + 1, 0),
+      },
     });
   }
 

@@ -42,10 +42,11 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, readlink, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { getPlatformProxy } from "wrangler";
+import { muxerPlaylistFile, renditionRelativePlaylist } from "../../ingest-node/packager/dash-output";
 import { createStream } from "../../scripts/demo-stream";
 import { testPatternArgs } from "../../scripts/test-pattern";
 import { launchBrowser, type BrowserSession } from "../helpers/browser";
@@ -251,7 +252,7 @@ async function runOurs(browser: BrowserSession, staticBase: string): Promise<{ p
     const streamDir = join(workDir, stream.id);
     const publisher = startFfmpeg("publisher", publisherArgs(`${stream.rtmpUrl}/${stream.streamKey}`));
 
-    // The ingest node's spool: <workDir>/<stream>/<session>/run-1/<rendition>/index.m3u8, written by its ffmpeg.
+    // The ingest node's spool: <workDir>/<stream>/<session>/run-1/media_<n>.m3u8, written by its ffmpeg.
     const found: { session?: string; runDir?: string } = {};
     const notes: string[] = [];
     const spool = new PlaylistWatch(async () => {
@@ -265,9 +266,16 @@ async function runOurs(browser: BrowserSession, staticBase: string): Promise<{ p
       const names = await readdir(runDir).catch(() => [] as string[]);
       const runs = await readdir(join(streamDir, found.session)).catch(() => [] as string[]);
       if (runs.some((r) => /^run-([2-9]|\d\d+)$/.test(r)) && !notes.includes("restart")) notes.push("restart");
-      const renditions: string[] = [];
-      for (const name of names) if (await stat(join(runDir, name)).then((s) => s.isDirectory(), () => false)) renditions.push(name);
-      return renditions.map((rendition) => ({ rendition, read: () => readFile(join(runDir, rendition, "index.m3u8"), "utf8") }));
+      // ffmpeg's DASH muxer names its playlists by output stream index; each index is a link to its rendition.
+      const streams: { rendition: string; index: number }[] = [];
+      for (const name of names.filter((n) => /^\d+$/.test(n))) {
+        const rendition = await readlink(join(runDir, name)).catch(() => null);
+        if (rendition) streams.push({ rendition, index: Number(name) });
+      }
+      return streams.map(({ rendition, index }) => ({
+        rendition,
+        read: async () => renditionRelativePlaylist(await readFile(join(runDir, muxerPlaylistFile(index)), "utf8")),
+      }));
     }, SPOOL_POLL_MS);
     const stopSpool = defer(() => spool.stop());
 

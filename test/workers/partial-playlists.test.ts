@@ -271,6 +271,33 @@ describe("partial playlists from the gate", () => {
     expect((await call(path)).status).toBe(403);
   });
 
+  it("holds a request for a part not stored yet (a preload hint) until the part is listed, then serves it", async () => {
+    const { id } = await stream();
+    await publish(id, llPlaylist(6, 1));
+    const key = `live/${id}/${SESSION}/720p/${part(7, 1)}`;
+    let answered = false;
+    const waiting = call(`/${key}`).then((res) => {
+      answered = true;
+      return res;
+    });
+    await scheduler.wait(300);
+    expect(answered).toBe(false);
+    const bytes = Uint8Array.from({ length: 64 }, (_, i) => 255 - i);
+    await env.MEDIA.put(key, bytes);
+    await publish(id, llPlaylist(6, 2));
+    const res = await waiting;
+    expect(res.status).toBe(200);
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(bytes);
+  });
+
+  it("does not hold a request for a part that was listed but is gone", async () => {
+    const { id } = await stream();
+    await publish(id, llPlaylist(6, 2));
+    // Part 0 of segment 7 is listed (so the gate has nothing to wait for) but not in the store.
+    const res = await call(`/live/${id}/${SESSION}/720p/${part(7, 0)}`);
+    expect(res.status).toBe(404);
+  });
+
   it("serves a stored part like a segment: video/mp4, immutable", async () => {
     const id = await registeredStreamId();
     const key = `live/${id}/${SESSION}/720p/${part(7, 0)}`;

@@ -6,6 +6,7 @@ import { fetchThroughEdgeCache } from "../media/edge-cache";
 import { mediaMetrics } from "../media/metrics";
 import { readMediaObject } from "../media/origin";
 import { partialPlaylist } from "../media/partial-playlist";
+import { hintedPart } from "../media/preload-hint";
 import { presentedTokens, verifyPlaybackToken, TOKEN_COOKIE, type TokenRefusal } from "../media/playback-token";
 import { signedMediaResponse } from "../media/signed-response";
 import { snapshotToResponse } from "../media/snapshot";
@@ -90,14 +91,18 @@ mediaRoutes.all("/live/*", (c) =>
  * The whole object (200, 404 or 503), shared by every viewer whatever token or query it sent. A media
  * playlist comes from the stream's PlaylistGate while it holds a partial playlist (partial-playlist.ts),
  * else from storage. A blocking playlist reload (`msn`, and `part`) waits for what it asks for and is
- * kept under its own numbers.
+ * kept under its own numbers; so does a part named by a preload hint before it is stored (preload-hint.ts).
  */
 async function fullResponse(c: Context<AppEnv>, url: URL, object: MediaObject, msn: number | null, part: number | null): Promise<Response> {
   const gate = () => playlistGateStub(c.env, object.streamId);
   const readStored = () => readMediaObject(c.env.MEDIA, object);
   const fromStore = msn === null ? readStored : () => blockingPlaylist({ object, msn, read: readStored, gate: gate() });
   const read =
-    object.kind === "media-playlist" ? async () => (await partialPlaylist({ object, msn, part, gate: gate() })) ?? (await fromStore()) : fromStore;
+    object.kind === "media-playlist"
+      ? async () => (await partialPlaylist({ object, msn, part, gate: gate() })) ?? (await fromStore())
+      : object.kind === "media-segment"
+        ? () => hintedPart({ object, read: readStored, gate: gate() })
+        : fromStore;
   if (c.env.EDGE_CACHE === "off") return snapshotToResponse(await read());
   // Other query parameters (tokens, cache busters) are dropped so they cannot multiply cache entries or R2 reads.
   const cacheKey = `${url.origin}${url.pathname}${msn === null ? "" : `?_HLS_msn=${msn}`}${part === null ? "" : `&_HLS_part=${part}`}`;
