@@ -131,7 +131,8 @@ export function renderMediaPlaylist(p: RenderInput): string {
     // On every segment rather than extrapolated from the first: players line renditions up by it, and
     // after a discontinuity only a fresh date says where the new run sits.
     if (s.programDateMs != null) lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(s.programDateMs).toISOString()}`);
-    lines.push(...partLines(s.parts ?? []), `#EXTINF:${s.duration.toFixed(6)},`, s.uri);
+    // Parts only while live: an ended playlist is played from whole segments.
+    lines.push(...partLines(p.ended ? [] : (s.parts ?? [])), `#EXTINF:${s.duration.toFixed(6)},`, s.uri);
   }
   const growing = p.ended ? null : p.lowLatency?.growing;
   if (growing && growing.parts.length > 0) {

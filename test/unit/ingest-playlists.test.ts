@@ -127,6 +127,49 @@ seg-00012.m4s
     expect(ended).not.toContain("SERVER-CONTROL");
   });
 
+  it("renders the LL-HLS playlist: parts of the newest segments and of the growing one, hold-back, then the hint", () => {
+    const part = (uri: string, independent = false) => ({ uri, duration: 0.5, independent });
+    const lowLatency = {
+      partTargetSeconds: 0.534,
+      growing: { programDateMs: Date.UTC(2026, 11, 4, 12, 0, 4), parts: [part("seg-00014.p0.m4s", true), part("seg-00014.p1.m4s")] },
+      nextPartUri: "seg-00014.p2.m4s",
+    };
+    const segments = [
+      { uri: "seg-00012.m4s", duration: 2, discontinuity: false, initFile: "init-1.mp4", programDateMs: Date.UTC(2026, 11, 4, 12, 0, 0) },
+      {
+        uri: "seg-00013.m4s", duration: 2, discontinuity: false, initFile: "init-1.mp4", programDateMs: Date.UTC(2026, 11, 4, 12, 0, 2),
+        parts: [part("seg-00013.p0.m4s", true), part("seg-00013.p1.m4s"), part("seg-00013.p2.m4s"), part("seg-00013.p3.m4s")],
+      },
+    ];
+    expect(renderMediaPlaylist({ mediaSequence: 12, discontinuitySequence: 0, targetDuration: 2, segments, ended: false, lowLatency })).toBe(`#EXTM3U
+#EXT-X-VERSION:7
+#EXT-X-TARGETDURATION:2
+#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.602
+#EXT-X-PART-INF:PART-TARGET=0.534
+#EXT-X-MEDIA-SEQUENCE:12
+#EXT-X-DISCONTINUITY-SEQUENCE:0
+#EXT-X-INDEPENDENT-SEGMENTS
+#EXT-X-MAP:URI="init-1.mp4"
+#EXT-X-PROGRAM-DATE-TIME:2026-12-04T12:00:00.000Z
+#EXTINF:2.000000,
+seg-00012.m4s
+#EXT-X-PROGRAM-DATE-TIME:2026-12-04T12:00:02.000Z
+#EXT-X-PART:DURATION=0.500000,URI="seg-00013.p0.m4s",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.500000,URI="seg-00013.p1.m4s"
+#EXT-X-PART:DURATION=0.500000,URI="seg-00013.p2.m4s"
+#EXT-X-PART:DURATION=0.500000,URI="seg-00013.p3.m4s"
+#EXTINF:2.000000,
+seg-00013.m4s
+#EXT-X-PROGRAM-DATE-TIME:2026-12-04T12:00:04.000Z
+#EXT-X-PART:DURATION=0.500000,URI="seg-00014.p0.m4s",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.500000,URI="seg-00014.p1.m4s"
+#EXT-X-PRELOAD-HINT:TYPE=PART,URI="seg-00014.p2.m4s"
+`);
+    // Once ended: no parts, no part information, no hint.
+    const ended = renderMediaPlaylist({ mediaSequence: 12, discontinuitySequence: 0, targetDuration: 2, segments, ended: true, lowLatency });
+    expect(ended).not.toMatch(/EXT-X-PART|PRELOAD-HINT|seg-00014/);
+  });
+
   it("names a new init segment after the discontinuity where the media changes, and marks a recording VOD", () => {
     const text = renderMediaPlaylist({
       mediaSequence: 1,
