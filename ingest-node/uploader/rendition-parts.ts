@@ -62,6 +62,8 @@ interface GrowingSegment {
 export class RenditionParts {
   /** stored parts by media sequence number, oldest first */
   private readonly parts = new Map<number, ListedPart[]>();
+  /** which ffmpeg segment (directory and number) the parts under a sequence number were cut from */
+  private readonly sources = new Map<number, { dir: string; spoolSegment: number }>();
   /** EXT-X-PROGRAM-DATE-TIME of a segment still growing, from its first part */
   private readonly dates = new Map<number, number | null>();
   private growing: GrowingSegment | null = null;
@@ -83,6 +85,19 @@ export class RenditionParts {
     this.lane = this.lane.then(() => this.store(segment, part)).finally(() => (this.queuedPuts -= 1));
   }
 
+  /**
+   * A segment was stored under `sequence`. Parts were numbered for their segment when they came, counting
+   * the segments queued before it; if the spool bound dropped some of those since (a storage outage), the
+   * numbers moved on, and parts filed under a number that is not their segment's are forgotten rather
+   * than listed with the wrong media.
+   */
+  segmentStored(sequence: number, dir: string, spoolSegment: number): void {
+    const misfiled = [...this.sources]
+      .filter(([filed, source]) => source.dir === dir && filed - sequence !== source.spoolSegment - spoolSegment)
+      .map(([filed]) => filed);
+    if (misfiled.length > 0) void this.forget(misfiled);
+  }
+
   /** The rendition's playlist was stored (a whole segment more): the LL playlist follows, old parts go. */
   playlistStored(): void {
     if (this.ended) return;
@@ -97,6 +112,14 @@ export class RenditionParts {
     this.growing = null;
     await this.lane;
     await this.send();
+    await this.expire(0);
+  }
+
+  /** The rendition is no longer produced (shed): no more parts, and the stored ones go. */
+  async discard(): Promise<void> {
+    this.ended = true;
+    this.growing = null;
+    await this.lane;
     await this.expire(0);
   }
 
@@ -154,6 +177,7 @@ export class RenditionParts {
       return stop("part not stored; its segment is listed without the rest of its parts", error);
     }
     if (part.index === 0) this.dates.set(segment.sequence, dash.wallClockMs(segment.dir, rendition, segment.initFile, media));
+    this.sources.set(segment.sequence, { dir: segment.dir, spoolSegment: segment.spoolSegment });
     const listed = this.parts.get(segment.sequence) ?? [];
     listed.push({ uri, duration, independent: part.index === 0 });
     this.parts.set(segment.sequence, listed);
@@ -199,12 +223,17 @@ export class RenditionParts {
   /** Deletes the part objects of segments `kept` or more behind the newest stored one. Best effort. */
   private async expire(kept: number): Promise<void> {
     const newest = this.ended ? Infinity : (this.options.track.window.at(-1)?.sequence ?? 0);
-    const expired = [...this.parts.keys()].filter((sequence) => sequence <= newest - kept);
-    if (expired.length === 0) return;
-    const keys = expired.flatMap((sequence) => this.parts.get(sequence)!.map((part) => this.options.key(part.uri)));
-    for (const sequence of expired) {
+    await this.forget([...this.parts.keys()].filter((sequence) => sequence <= newest - kept));
+  }
+
+  /** Stops listing the parts filed under these sequence numbers and deletes them. Best effort. */
+  private async forget(sequences: number[]): Promise<void> {
+    if (sequences.length === 0) return;
+    const keys = sequences.flatMap((sequence) => (this.parts.get(sequence) ?? []).map((part) => this.options.key(part.uri)));
+    for (const sequence of sequences) {
       this.parts.delete(sequence);
       this.dates.delete(sequence);
+      this.sources.delete(sequence);
     }
     await this.options.store.delete(keys).catch((error: unknown) => this.options.logger.warn({ err: error, keys: keys.length }, "old parts not deleted"));
   }

@@ -1,6 +1,6 @@
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { MEDIA_PLAYLIST_FILE, initFileName, renditionKey } from "../../workers/shared/layout";
+import { MEDIA_PLAYLIST_FILE, SEGMENT_FILE_PATTERN, initFileName, renditionKey } from "../../workers/shared/layout";
 import type { Logger } from "../logger";
 import { parseMediaPlaylist } from "../packager/media-playlist";
 import type { ObjectStore } from "../storage/object-store";
@@ -117,6 +117,7 @@ export class RenditionUpload {
   async abandon(): Promise<void> {
     this.track.queue.length = 0;
     await this.worker;
+    await this.parts?.discard();
   }
 
   private kick(): void {
@@ -155,6 +156,7 @@ export class RenditionUpload {
       return;
     }
     if (media) this.options.dash.anchorRun(segment.dir, this.name, initFile, media);
+    this.parts?.segmentStored(this.track.window.at(-1)!.sequence, segment.dir, Number(SEGMENT_FILE_PATTERN.exec(segment.spoolUri)?.[1]));
     await this.options.journal?.stored(this.name, this.track.window.at(-1)!);
     await rm(spoolPath, { force: true });
     this.playlistDirty = true;

@@ -2,7 +2,7 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { IngestHealth } from "../../workers/shared/ingest-api";
-import { masterPlaylistKey } from "../../workers/shared/layout";
+import { masterPlaylistKey, PART_FILE_PATTERN } from "../../workers/shared/layout";
 import type { IngestNode } from "../../ingest-node/ingest-node";
 import { X264, type VideoEncoder } from "../../ingest-node/transcoder/encoders";
 import { captureLogger, publish, RecordingStore, startFakeEdge, startInProcessIngest, waitFor, type FakeEdge, type InProcessIngest } from "./ingest-fixtures";
@@ -116,6 +116,10 @@ describe("ingest node: shedding rungs to keep up with live", () => {
       await publisher.exited;
     }
     await waitFor(() => edge.eventsOf(STREAM, "idle").length > 0, 20_000);
+    // LL-HLS parts, of the shed renditions too, are deleted once they are of no use.
+    const partsStored = store.puts.filter((p) => PART_FILE_PATTERN.test(p.key.split("/").at(-1)!)).map((p) => p.key.split("/").at(-2));
+    expect(new Set(partsStored).size).toBeGreaterThan(1);
+    expect([...store.objects.keys()].filter((k) => PART_FILE_PATTERN.test(k.split("/").at(-1)!))).toEqual([]);
   }, 150_000);
 });
 
