@@ -84,8 +84,12 @@ export class SegmentWatcher {
       const raw = await this.changed(muxerPlaylistFile(streams.indexOf(rendition)));
       if (raw === null) continue;
       const text = renditionRelativePlaylist(raw);
-      const listed = LAST_SEGMENT_NUMBER.exec(text.replace(/#EXT-X-ENDLIST\s*$/, ""));
-      if (listed) this.partReaders.get(rendition)!.skipTo(Number(listed[1]) + 1);
+      const listed = Number(LAST_SEGMENT_NUMBER.exec(text.replace(/#EXT-X-ENDLIST\s*$/, ""))?.[1] ?? 0);
+      const reader = this.partReaders.get(rendition)!;
+      // ffmpeg may have finished a segment between the read above and this playlist: its last part is in
+      // the finished file, read before the playlist goes on (and before the uploader removes the file).
+      if (listed >= reader.currentSegment) await this.readParts(rendition);
+      reader.skipTo(listed + 1);
       // Measured before the uploader sees the playlist: it removes spool files once they are stored.
       if (!this.masterWritten) await this.measure(rendition, text);
       onPlaylist(rendition, text);
