@@ -29,20 +29,22 @@ export const PART_SECONDS = 0.5;
  * The longest part each rendition can have (EXT-X-PART-INF's PART-TARGET, which no part may exceed). The
  * muxer closes a fragment at the first frame at or past PART_SECONDS, so a video part is a whole number
  * of frames: one more than fits in PART_SECONDS covers RTMP's millisecond timestamps landing a frame
- * early. AAC frames are 1024 samples, and at every common rate 24 or fewer of them cover PART_SECONDS in
- * at most 0.512 s (48 kHz: exactly 24).
+ * early, and a few milliseconds more their rounding (a copied 30 fps source had a 0.533984 s part, 16
+ * frames). AAC frames are 1024 samples, and at every common rate 24 or fewer of them cover PART_SECONDS
+ * in at most 0.512 s (48 kHz: exactly 24).
  */
 export function partTargets(ladder: Ladder): Map<string, number> {
   const targets = new Map<string, number>();
   for (const rung of ladder.video) {
     const frames = Math.floor((PART_SECONDS * rung.fps.num) / rung.fps.den) + 1;
-    targets.set(rung.name, Math.ceil(((frames * rung.fps.den) / rung.fps.num) * 1000) / 1000);
+    targets.set(rung.name, Math.ceil(((frames * rung.fps.den) / rung.fps.num + TIMESTAMP_ROUNDING_SECONDS) * 1000) / 1000);
   }
   if (ladder.audio) targets.set(ladder.audio.name, AUDIO_PART_TARGET_SECONDS);
   return targets;
 }
 
 const AUDIO_PART_TARGET_SECONDS = 0.512;
+const TIMESTAMP_ROUNDING_SECONDS = 0.005;
 
 /** The DASH muxer's templates, relative to the spool directory. */
 export const INIT_SEGMENT_TEMPLATE = "$RepresentationID$/init.mp4";

@@ -29,7 +29,16 @@ export interface FfmpegInvocation {
   input: string;
   outputOptions: string[];
   output: string;
+  /** warnings these options make ffmpeg print that say nothing is wrong: logged at debug, not warn */
+  expectedWarnings: RegExp[];
 }
+
+/**
+ * What the DASH muxer warns about as a matter of course: streams it has no bitrate for (a copied rung,
+ * AAC), once per run; and, once a long stream passes -extra_window_size, each segment it deletes after
+ * the uploader has already removed it from the spool (stored), every segment.
+ */
+const DASH_MUXER_NOISE = [/\bNo bit rate set for stream \d+$/, /\bfailed to delete .*\.m4s: No such file or directory$/];
 
 /** See -extra_window_size: beyond the uploader's spool bound (config.ts) of unstored segments. */
 export const MUXER_RETAINED_SEGMENTS = 1000;
@@ -117,7 +126,7 @@ export function buildFfmpegInvocation(spec: TranscodeSpec): FfmpegInvocation {
     "-media_seg_name", MEDIA_SEGMENT_TEMPLATE,
   ];
 
-  return { inputOptions, input: spec.inputUrl, outputOptions, output: join(outputDir, MUXER_MANIFEST_FILE) };
+  return { inputOptions, input: spec.inputUrl, outputOptions, output: join(outputDir, MUXER_MANIFEST_FILE), expectedWarnings: DASH_MUXER_NOISE };
 }
 
 export function toArgv(invocation: FfmpegInvocation): string[] {

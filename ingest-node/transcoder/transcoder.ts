@@ -111,6 +111,7 @@ export class Transcoder extends EventEmitter<TranscoderEvents> {
     }
     if (line.trim() === "") return;
     const text = redactStreamKeys(line);
+    if (this.invocation.expectedWarnings.some((pattern) => pattern.test(text.trimEnd()))) return void this.logger.debug({ ffmpeg: text }, "ffmpeg says");
     this.stderrTail.push(text);
     if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
     this.logger.warn({ ffmpeg: text }, "ffmpeg says");

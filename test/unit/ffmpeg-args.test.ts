@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { chooseLadder } from "../../ingest-node/ladder/ladder";
 import { NVENC } from "../../ingest-node/transcoder/encoders";
-import { outputStreamNames } from "../../ingest-node/packager/dash-output";
+import { outputStreamNames, partTargets } from "../../ingest-node/packager/dash-output";
 import { buildFfmpegInvocation, toArgv } from "../../ingest-node/transcoder/ffmpeg-args";
 
 /** The exact command line: any change to it is a decision, made visible here. */
@@ -98,5 +98,21 @@ describe("ffmpeg arguments for a ladder", () => {
     const option = (name: string) => outputOptions[outputOptions.indexOf(name) + 1];
     expect([option("-b:v:0"), option("-maxrate:v:0"), option("-bufsize:v:0"), option("-b:a")]).toEqual(["600k", "642k", "900k", "96k"]);
     expect([option("-seg_duration"), option("-window_size"), option("-force_key_frames")]).toEqual(["4", "10", "expr:gte(t,n_forced*4)"]);
+  });
+
+  it("gives each rendition a part target its fragments fit: one frame past half a second, AAC at 0.512 s", () => {
+    const ladder = chooseLadder({ width: 1920, height: 1080, fps: { num: 25, den: 1 }, hasAudio: true });
+    expect(Object.fromEntries(partTargets(ladder))).toEqual({ "1080p": 0.525, "720p": 0.525, "480p": 0.525, "360p": 0.525, "144p": 0.566, audio: 0.512 });
+    const ntsc = chooseLadder({ width: 1280, height: 720, fps: { num: 30000, den: 1001 }, hasAudio: false });
+    expect(Object.fromEntries(partTargets(ntsc))).toEqual({ "720p": 0.506, "480p": 0.506, "360p": 0.506, "144p": 0.539 });
+  });
+
+  it("expects the DASH muxer's routine warnings, and only those", () => {
+    const { expectedWarnings } = buildFfmpegInvocation({ inputUrl: "in", outputDir: "/o", ladder: chooseLadder({ width: 640, height: 360, fps: null, hasAudio: true }) });
+    const expected = (line: string) => expectedWarnings.some((pattern) => pattern.test(line));
+    expect(expected("[dash @ 0x55d1c0] No bit rate set for stream 0")).toBe(true);
+    expect(expected("[dash @ 0x55d1c0] failed to delete /spool/s1/720p/seg-00001.m4s: No such file or directory")).toBe(true);
+    expect(expected("[dash @ 0x55d1c0] failed to delete /spool/s1/720p/seg-00001.m4s: Permission denied")).toBe(false);
+    expect(expected("rtmp://127.0.0.1:1935/live/sk_0048…: Input/output error")).toBe(false);
   });
 });
