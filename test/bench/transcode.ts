@@ -4,6 +4,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { chooseLadder, formatRational, type Ladder, type VideoRendition } from "../../ingest-node/ladder/ladder";
+import { muxerPlaylistFile, outputStreamNames, prepareSpool, renditionRelativePlaylist } from "../../ingest-node/packager/dash-output";
 import { probeSource } from "../../ingest-node/probe/source-probe";
 import { buildFfmpegInvocation, toArgv } from "../../ingest-node/transcoder/ffmpeg-args";
 
@@ -68,9 +69,8 @@ function naiveRungArgs(source: string, rung: VideoRendition, outDir: string, wit
   ];
 }
 
-/** init + every segment in playlist order: one fragmented MP4 ffmpeg can read. */
-async function joinRendition(dir: string, out: string): Promise<string> {
-  const playlist = await readFile(join(dir, "index.m3u8"), "utf8");
+/** init + every segment in playlist order (ffmpeg's playlist, URIs relative to dir): one fragmented MP4 ffmpeg can read. */
+async function joinRendition(dir: string, playlist: string, out: string): Promise<string> {
   const init = /#EXT-X-MAP:URI="([^"]+)"/.exec(playlist)![1]!;
   const segments = playlist.split("\n").filter((l) => l.endsWith(".m4s"));
   await writeFile(out, Buffer.concat(await Promise.all([init, ...segments].map((f) => readFile(join(dir, f))))));
@@ -117,7 +117,10 @@ async function bench(dir: string, label: string, size: string) {
 
   const ours = join(dir, `${label}-ladder`);
   // playlistSize 0: every segment stays listed, so the quality check sees the whole encode
+  await prepareSpool(ours, ladder);
   const ourRun = await timedFfmpeg(["-y", ...toArgv(buildFfmpegInvocation({ inputUrl: source, outputDir: ours, ladder, playlistSize: 0 }))]);
+  const ourPlaylist = async (rendition: string) =>
+    renditionRelativePlaylist(await readFile(join(ours, muxerPlaylistFile(outputStreamNames(ladder).indexOf(rendition))), "utf8"));
 
   // Naive: every rung encoded (no passthrough), one process each, all at once as they would run live.
   const naiveLadder = chooseLadder({ ...info, video: undefined });
@@ -135,8 +138,10 @@ async function bench(dir: string, label: string, size: string) {
     const reference = naiveLadder.video.find((n) => n.width === rung.width && n.height === rung.height)
       ?? naiveLadder.video[i]!;
     const refDir = naiveDirs[naiveLadder.video.indexOf(reference)]!;
-    const refSsim = await ssim(await joinRendition(refDir, join(dir, `${label}-ref-${rung.name}.mp4`)), source, reference, sourceFps);
-    const ourSsim = await ssim(await joinRendition(join(ours, rung.name), join(dir, `${label}-ours-${rung.name}.mp4`)), source, rung, sourceFps);
+    const refPlaylist = await readFile(join(refDir, "index.m3u8"), "utf8");
+    const refSsim = await ssim(await joinRendition(refDir, refPlaylist, join(dir, `${label}-ref-${rung.name}.mp4`)), source, reference, sourceFps);
+    const ourJoined = await joinRendition(join(ours, rung.name), await ourPlaylist(rung.name), join(dir, `${label}-ours-${rung.name}.mp4`));
+    const ourSsim = await ssim(ourJoined, source, rung, sourceFps);
     rungs.push({ name: rung.name, mode: rung.passthrough ? "copy" : "x264", ssim: ourSsim, reference: refSsim });
   }
   return { label, ladder, ours: ourRun, naive, rungs };
