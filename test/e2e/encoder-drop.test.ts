@@ -42,6 +42,12 @@ describe("an encoder that drops and reconnects within the window", () => {
     const first = publish(FIRST_PUBLISH_SECONDS);
     await waitFor("the stream to go live", async () => ((await fetchPlaylist(stream.hlsUrl)).status === 200 ? true : undefined));
     const mediaUrl = await variantUrl();
+    // LL-HLS parts hls.js loads: segment number and status.
+    const parts: { segment: number; status: number }[] = [];
+    browser.page.on("response", (response) => {
+      const part = /\/seg-(\d+)\.p\d+\.m4s$/.exec(new URL(response.url()).pathname);
+      if (part) parts.push({ segment: Number(part[1]), status: response.status() });
+    });
     await browser.page.goto(stream.watchUrl);
     await waitForPlayback(browser.page, { timeoutMs: 30_000 });
 
@@ -73,6 +79,10 @@ describe("an encoder that drops and reconnects within the window", () => {
       return sample && sample.totalVideoFrames >= crossed.totalVideoFrames + 30 ? sample : undefined;
     }, 15_000, 500);
     expect(later.currentTime).toBeGreaterThan(crossed.currentTime);
+    // Parts resume with the new ffmpeg (from its second segment: its first has nothing stored to date it by),
+    // and hls.js plays them: low latency survives the reconnect.
+    await waitFor("parts of the second publish in the player", async () => (parts.some((p) => p.segment > firstAfterBreak) ? true : undefined), 20_000, 500);
+    expect(parts.map((p) => p.status)).toEqual(parts.map(() => 200));
     expect(browser.errors()).toEqual([]);
   }, 150_000);
 
