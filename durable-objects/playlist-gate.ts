@@ -35,11 +35,13 @@ const MAX_WAIT_MS = 30_000;
 const MAX_PLAYLISTS = 64;
 /**
  * How long a partial playlist is served after its last notice. Parts come every half second while the
- * publish runs; after the last (the ended playlist, or a crashed ingest node's last part) the stored
- * playlist takes over: the durable copy, and for a recorded session the whole session, which the gate's
- * live window must not hide.
+ * publish runs. A pause as long as an encoder's reconnect window (30 s by default) keeps it: players
+ * stay on one kind of playlist (with parts) across the break instead of falling back to whole segments
+ * and then returning. After that (a crashed ingest node's last part) the stored playlist, the durable
+ * copy, takes over. A session's end is the ended playlist, which for a recorded session is the whole
+ * session's.
  */
-const PARTIAL_HOLD_MS = 10_000;
+const PARTIAL_HOLD_MS = 30_000;
 
 interface HeldPartial extends PartialPlaylist {
   /** Date.now() when it was published */

@@ -399,7 +399,7 @@ describe("a partial playlist whose notices have stopped", () => {
     expect(await body(await call(`${path}?_HLS_msn=6`))).toBe(llPlaylist(6, 2).playlist);
     // The gate runs in this isolate: its clock moves with the test's.
     vi.useFakeTimers({ toFake: ["Date"] });
-    vi.setSystemTime(Date.now() + 11_000);
+    vi.setSystemTime(Date.now() + 31_000);
     expect(await body(await call(`${path}?_HLS_msn=5`))).toBe(storedPlaylist(5));
     // A new part's notice brings it back.
     await publish(id, llPlaylist(6, 3));
