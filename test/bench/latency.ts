@@ -23,9 +23,11 @@
  * throughout, which keeps the edge's playlist cache refreshed as an audience would). The stored numbering is ffmpeg's within one ffmpeg run; equal
  * durations confirm it is the same segment. Once listed at the edge the segment is fetched there once and
  * must answer 200 (the uploader stores segments before the playlists naming them). The edge caches media
- * playlists for 1 s (workers/shared/cache-policy.ts), so this includes what that cache adds. In between, a
- * reader on the same local R2 (wrangler's platform proxy; BENCH_R2_PROBE=off leaves it out) notes when the
- * stored playlist lists N, splitting the interval into the ingest node's part and the edge's. Each moment is
+ * playlists for 1 s (workers/shared/cache-policy.ts), so this includes what that cache adds. With
+ * BENCH_R2_PROBE=on, a reader on the same local R2 (wrangler's platform proxy) notes when the stored
+ * playlist lists N, splitting the interval into the ingest node's part and the edge's. It is off by
+ * default: each of its reads costs about 0.1 s of CPU on this two-core machine, every 50 ms, on ours only
+ * (with it, hls.js stalled once a run and glass to glass rose by about a second). Each moment is
  * the middle of the first read that saw it; read times are printed. Segments 1-2 (start-up) are left out.
  * Also reported: from the capture of each top-rung segment's last frame (decoded from the stored segment)
  * to those moments.
@@ -34,7 +36,7 @@
  * measurement), latency-segments.ts (when playlists list segments; a segment's capture time).
  *
  * Environment (defaults in brackets): BENCH_WARMUP_SECONDS [10]  BENCH_SECONDS [20]  BENCH_HLS_CONFIG JSON
- * merged over the watch page's hls.js config, for experiments (printed when set)  BENCH_R2_PROBE [on]
+ * merged over the watch page's hls.js config, for experiments (printed when set)  BENCH_R2_PROBE [off]
  * BENCH_DUMP=<dir> every frame's and segment's timings as JSON.
  *
  * The last line is machine-read:
@@ -63,8 +65,8 @@ const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 10);
 const MEASURE_SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 /** BENCH_DUMP=<dir>: every frame's sample and every segment's timings as JSON, for a closer look */
 const DUMP_DIR = process.env.BENCH_DUMP ? resolve(process.env.BENCH_DUMP) : null;
-/** BENCH_R2_PROBE=off: no reader on the local R2 (its reads share the store the ingest node writes) */
-const R2_PROBE = process.env.BENCH_R2_PROBE !== "off";
+/** BENCH_R2_PROBE=on: a reader on the local R2 too (its reads load the machine ours runs on; see above) */
+const R2_PROBE = process.env.BENCH_R2_PROBE === "on";
 const HLS_OVERRIDE = process.env.BENCH_HLS_CONFIG ? (JSON.parse(process.env.BENCH_HLS_CONFIG) as Record<string, unknown>) : null;
 const SEGMENT_SECONDS = 2;
 const WIDTH = 1280;
