@@ -1,7 +1,7 @@
 import { readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { TARGET_DURATION_SECONDS } from "../../workers/shared/cache-policy";
-import type { IngestEvent, RecordingInfo } from "../../workers/shared/ingest-api";
+import type { IngestEvent, PartialPlaylistNotice, RecordingInfo } from "../../workers/shared/ingest-api";
 import { MEDIA_PLAYLIST_FILE, SEGMENT_FILE_PATTERN, SESSION_ID_PATTERN, STREAM_ID_PATTERN, renditionKey, sessionMasterPath } from "../../workers/shared/layout";
 import type { EdgeClient } from "../edge-client";
 import type { Logger } from "../logger";
@@ -23,7 +23,7 @@ import { RECORDING_READY_ATTEMPTS } from "./session-manager";
 export interface OrphanRecoveryOptions {
   workDir: string;
   store: ObjectStore;
-  edge: Pick<EdgeClient, "sendEvent">;
+  edge: Pick<EdgeClient, "sendEvent" | "partialPlaylist">;
   logger: Logger;
 }
 
@@ -63,6 +63,7 @@ async function endOrphanedSession(dir: string, options: OrphanRecoveryOptions): 
     if (entries.length === 0) continue;
     const text = renderFinalPlaylist(entries, descriptor.record);
     await putMedia(options.store, renditionKey(streamId, sessionId, rendition, MEDIA_PLAYLIST_FILE), Buffer.from(text), "media-playlist", true);
+    await endPartialPlaylist(options, log, { streamId, sessionId, rendition, playlist: text, lastSegment: entries.at(-1)!.sequence, lastPartSegment: -1, lastPart: -1, ended: true });
   }
   const lost = await unstoredSegments(dir);
   log.warn({ renditions: [...journal.keys()], lostSegments: lost }, "ended a session the previous process left live: playlists closed");
@@ -112,6 +113,19 @@ async function unstoredSegments(dir: string): Promise<number> {
     }
   }
   return count;
+}
+
+/**
+ * The edge may still serve the dead process's LL playlist (with parts) from memory: the ended playlist
+ * replaces it at once. One attempt, like every LL notice: without it the edge drops that copy by itself
+ * within half a minute (PlaylistGate) and serves the stored, ended one.
+ */
+async function endPartialPlaylist(options: OrphanRecoveryOptions, log: Logger, notice: PartialPlaylistNotice): Promise<void> {
+  try {
+    await options.edge.partialPlaylist(notice);
+  } catch (error) {
+    log.warn({ err: error, rendition: notice.rendition }, "the edge was not sent the ended playlist; it serves the stored one within half a minute");
+  }
 }
 
 async function send(options: OrphanRecoveryOptions, log: Logger, event: IngestEvent, attempts?: number): Promise<void> {

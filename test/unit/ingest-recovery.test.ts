@@ -7,7 +7,7 @@ import { renditionKey, segmentFileName, sessionMasterPath } from "../../workers/
 import { parseMediaPlaylist } from "../../ingest-node/packager/media-playlist";
 import { endOrphanedSessions, findOrphanedSessions } from "../../ingest-node/session/orphan-recovery";
 import { SessionJournal } from "../../ingest-node/uploader/journal";
-import type { IngestEvent } from "../../workers/shared/ingest-api";
+import type { IngestEvent, PartialPlaylistNotice } from "../../workers/shared/ingest-api";
 import { captureLogger, RecordingStore } from "./ingest-fixtures";
 
 /**
@@ -27,6 +27,7 @@ describe("ending the sessions a dead ingest process left behind", () => {
   beforeEach(async () => {
     workDir = await mkdtemp(join(tmpdir(), "onair-recovery-test-"));
     events = [];
+    endedPlaylists.length = 0;
     store = new RecordingStore();
     log.lines.length = 0;
   });
@@ -54,11 +55,13 @@ describe("ending the sessions a dead ingest process left behind", () => {
     return dir;
   }
 
+  const endedPlaylists: PartialPlaylistNotice[] = [];
   const edge = {
     sendEvent: async (event: IngestEvent) => {
       events.push(event);
       return "recorded" as const;
     },
+    partialPlaylist: async (notice: PartialPlaylistNotice) => void endedPlaylists.push(notice),
   };
   const endAll = async () => endOrphanedSessions(await findOrphanedSessions(workDir), { workDir, store, edge, logger: log.logger });
 
@@ -72,6 +75,11 @@ describe("ending the sessions a dead ingest process left behind", () => {
     expect(text).toContain("seg-00004.m4s\n#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"init-2.mp4\"\n#EXTINF:2.000000,\nseg-00005.m4s");
     expect(store.objects.get(renditionKey(STREAM, SESSION, "audio", "index.m3u8"))!.cacheControl).toBe(cacheControlFor({ kind: "media-playlist", ended: true }));
     expect(events).toEqual([{ streamId: STREAM, sessionId: SESSION, type: "idle" }]);
+    // The edge's in-memory LL playlists (parts) are replaced by the ended ones at once.
+    expect(endedPlaylists.map(({ rendition, lastSegment, lastPartSegment, lastPart, ended }) => ({ rendition, lastSegment, lastPartSegment, lastPart, ended }))).toEqual(
+      expect.arrayContaining(["720p", "audio"].map((rendition) => ({ rendition, lastSegment: 9, lastPartSegment: -1, lastPart: -1, ended: true }))),
+    );
+    expect(endedPlaylists.find((n) => n.rendition === "720p")!.playlist).toBe(text);
     expect(log.lines.some((l) => /"lostSegments":2,.*ended a session the previous process left live/.test(l))).toBe(true);
     await expect(readdir(dir)).rejects.toThrow(/ENOENT/);
   });
