@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { POSTER_FILE } from "../../workers/shared/layout";
 import type { Logger } from "../logger";
 import { muxerPlaylistFile, renditionRelativePlaylist } from "./dash-output";
+import { parseMediaPlaylist } from "./media-playlist";
 import { buildMasterPlaylist, type RenditionFacts, type SegmentFacts } from "./master-builder";
 import { sampleCount, trackFacts } from "./mp4-boxes";
 import { PartReader, type SegmentPart } from "./part-reader";
@@ -11,8 +12,9 @@ import { PartReader, type SegmentPart } from "./part-reader";
  * Notices what ffmpeg has written in the spool directory (dash-output.ts). ffmpeg names a segment in a
  * media playlist only once the segment is complete, and renames playlists into place, so a changed
  * playlist is the signal that new segments are ready; before that, each fragment of the segment still
- * growing is reported as a part (part-reader.ts), always before the playlist that lists its segment. Polling (every 200 ms against 2 s segments) rather than fs.watch:
- * rename events are unreliable across platforms and file systems, and a missed poll costs nothing.
+ * growing is reported as a part (part-reader.ts), always before the playlist that lists its segment.
+ * Polling rather than fs.watch: rename events are unreliable across platforms and file systems, and a
+ * missed poll costs nothing.
  * Once every rendition has a segment, it writes the master from them (master-builder.ts).
  */
 export interface SegmentWatcherOptions {
@@ -36,7 +38,6 @@ export interface SegmentWatcherOptions {
  */
 const POLL_INTERVAL_MS = 50;
 const SEGMENT_LINE = /^#EXTINF:([\d.]+),?\s*\n(?:#EXT-X-PROGRAM-DATE-TIME:\S+\n)?(\S+)$/gm;
-const LAST_SEGMENT_NUMBER = /seg-(\d+)\.m4s\s*$/;
 const MAP_URI = /^#EXT-X-MAP:URI="([^"]+)"/m;
 
 export class SegmentWatcher {
@@ -84,7 +85,7 @@ export class SegmentWatcher {
       const raw = await this.changed(muxerPlaylistFile(streams.indexOf(rendition)));
       if (raw === null) continue;
       const text = renditionRelativePlaylist(raw);
-      const listed = Number(LAST_SEGMENT_NUMBER.exec(text.replace(/#EXT-X-ENDLIST\s*$/, ""))?.[1] ?? 0);
+      const listed = lastListedSegment(text);
       const reader = this.partReaders.get(rendition)!;
       // ffmpeg may have finished a segment between the read above and this playlist: its last part is in
       // the finished file, read before the playlist goes on (and before the uploader removes the file).
@@ -169,4 +170,13 @@ export async function renditionFacts(renditionDir: string, name: string, playlis
     known.set(uri!, { bytes: bytes.byteLength, seconds: Number(seconds), samples: sampleCount(bytes) });
   }
   return { name, track: trackFacts(await readFile(join(renditionDir, map[1]!))), segments: [...known.values()] };
+}
+
+/** ffmpeg's number of the last segment the playlist lists; 0 for none, or a playlist the uploader will refuse. */
+function lastListedSegment(text: string): number {
+  try {
+    return parseMediaPlaylist(text).segments.at(-1)?.sequence ?? 0;
+  } catch {
+    return 0;
+  }
 }

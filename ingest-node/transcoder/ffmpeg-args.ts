@@ -8,8 +8,9 @@ import { X264, type VideoEncoder } from "./encoders";
 
 /**
  * The one ffmpeg command line of a publish, as data: decode the RTMP source once, scale it down rung by
- * rung, encode every rung and the audio once, and write CMAF segments for all of them together, fragment by fragment (packager/dash-output.ts). Pure (no
- * process, no file system), so it is tested byte for byte; transcoder.ts runs it.
+ * rung, encode every rung and the audio once, and write CMAF segments for all of them together, fragment
+ * by fragment (packager/dash-output.ts). Pure (no process, no file system), so it is tested byte for
+ * byte; transcoder.ts runs it.
  */
 export interface TranscodeSpec {
   /** our own RTMP play URL of the publish */

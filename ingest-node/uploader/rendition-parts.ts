@@ -59,13 +59,19 @@ interface GrowingSegment {
   next: number;
 }
 
+/** The parts stored under one media sequence number. */
+interface FiledParts {
+  /** the ffmpeg segment (its run's directory and number there) they were cut from */
+  dir: string;
+  spoolSegment: number;
+  /** EXT-X-PROGRAM-DATE-TIME of the segment while it grows, from its first part */
+  programDateMs: number | null;
+  parts: ListedPart[];
+}
+
 export class RenditionParts {
-  /** stored parts by media sequence number, oldest first */
-  private readonly parts = new Map<number, ListedPart[]>();
-  /** which ffmpeg segment (directory and number) the parts under a sequence number were cut from */
-  private readonly sources = new Map<number, { dir: string; spoolSegment: number }>();
-  /** EXT-X-PROGRAM-DATE-TIME of a segment still growing, from its first part */
-  private readonly dates = new Map<number, number | null>();
+  /** by media sequence number, oldest first */
+  private readonly filed = new Map<number, FiledParts>();
   private growing: GrowingSegment | null = null;
   /** part puts, one at a time and in order */
   private lane: Promise<void> = Promise.resolve();
@@ -92,9 +98,9 @@ export class RenditionParts {
    * than listed with the wrong media.
    */
   segmentStored(sequence: number, dir: string, spoolSegment: number): void {
-    const misfiled = [...this.sources]
-      .filter(([filed, source]) => source.dir === dir && filed - sequence !== source.spoolSegment - spoolSegment)
-      .map(([filed]) => filed);
+    const misfiled = [...this.filed]
+      .filter(([filedAs, source]) => source.dir === dir && filedAs - sequence !== source.spoolSegment - spoolSegment)
+      .map(([filedAs]) => filedAs);
     if (misfiled.length > 0) void this.forget(misfiled);
   }
 
@@ -102,25 +108,28 @@ export class RenditionParts {
   playlistStored(): void {
     if (this.ended) return;
     void this.send();
-    void this.expire(KEPT_SEGMENTS);
+    const newest = this.options.track.window.at(-1)?.sequence ?? 0;
+    void this.forget([...this.filed.keys()].filter((sequence) => sequence <= newest - KEPT_SEGMENTS));
   }
 
-  /** The rendition ended: the final playlist replaces the LL one at the edge, and every part goes. */
+  /** The rendition ended: the final playlist replaces the LL one at the edge, then every part goes. */
   async end(): Promise<void> {
     if (this.ended) return;
-    this.ended = true;
-    this.growing = null;
-    await this.lane;
+    await this.takeNoMore();
     await this.send();
-    await this.expire(0);
+    await this.forget([...this.filed.keys()]);
   }
 
   /** The rendition is no longer produced (shed): no more parts, and the stored ones go. */
   async discard(): Promise<void> {
+    await this.takeNoMore();
+    await this.forget([...this.filed.keys()]);
+  }
+
+  private async takeNoMore(): Promise<void> {
     this.ended = true;
     this.growing = null;
     await this.lane;
-    await this.expire(0);
   }
 
   /** Puts and notices under way, for draining; null when idle. */
@@ -136,10 +145,10 @@ export class RenditionParts {
     const newest = track.window.at(-1)?.sequence ?? 0;
     const growing = this.growingParts();
     return track.render(wallClock, {
-      partsOf: (sequence) => (sequence > newest - LISTED_WHOLE_SEGMENTS ? this.parts.get(sequence) : undefined),
+      partsOf: (sequence) => (sequence > newest - LISTED_WHOLE_SEGMENTS ? this.filed.get(sequence)?.parts : undefined),
       lowLatency: {
         partTargetSeconds,
-        growing: growing && { programDateMs: this.dates.get(growing.sequence) ?? null, parts: growing.parts },
+        growing: growing && { programDateMs: growing.programDateMs, parts: growing.parts },
         nextPartUri: growing ? partFileName(growing.sequence, growing.parts.length) : partFileName(newest + 1, 0),
       },
     });
@@ -176,27 +185,28 @@ export class RenditionParts {
     } catch (error) {
       return stop("part not stored; its segment is listed without the rest of its parts", error);
     }
-    if (part.index === 0) this.dates.set(segment.sequence, dash.wallClockMs(segment.dir, rendition, segment.initFile, media));
-    this.sources.set(segment.sequence, { dir: segment.dir, spoolSegment: segment.spoolSegment });
-    const listed = this.parts.get(segment.sequence) ?? [];
-    listed.push({ uri, duration, independent: part.index === 0 });
-    this.parts.set(segment.sequence, listed);
+    if (part.index === 0) {
+      const programDateMs = dash.wallClockMs(segment.dir, rendition, segment.initFile, media);
+      this.filed.set(segment.sequence, { dir: segment.dir, spoolSegment: segment.spoolSegment, programDateMs, parts: [] });
+    }
+    // Missing only if forgotten meanwhile (misfiled after a spool drop): then so is this part.
+    this.filed.get(segment.sequence)?.parts.push({ uri, duration, independent: part.index === 0 });
     void this.send();
   }
 
   /** The parts of the segment after the newest stored one, if every segment before it is stored. */
-  private growingParts(): { sequence: number; parts: ListedPart[] } | null {
+  private growingParts(): (FiledParts & { sequence: number }) | null {
     const { track } = this.options;
     if (track.queue.length > 0) return null;
-    const parts = this.parts.get(track.nextSequence);
-    return parts ? { sequence: track.nextSequence, parts } : null;
+    const filed = this.filed.get(track.nextSequence);
+    return filed ? { ...filed, sequence: track.nextSequence } : null;
   }
 
   private update(): PartialPlaylistUpdate {
     const { track } = this.options;
     const lastSegment = track.window.at(-1)?.sequence ?? -1;
     const growing = track.ended ? null : this.growingParts();
-    const newestWhole = lastSegment >= 0 && !track.ended ? this.parts.get(lastSegment) : undefined;
+    const newestWhole = lastSegment >= 0 && !track.ended ? this.filed.get(lastSegment)?.parts : undefined;
     const [lastPartSegment, lastPart] = growing
       ? [growing.sequence, growing.parts.length - 1]
       : newestWhole
@@ -220,21 +230,11 @@ export class RenditionParts {
     return this.sending;
   }
 
-  /** Deletes the part objects of segments `kept` or more behind the newest stored one. Best effort. */
-  private async expire(kept: number): Promise<void> {
-    const newest = this.ended ? Infinity : (this.options.track.window.at(-1)?.sequence ?? 0);
-    await this.forget([...this.parts.keys()].filter((sequence) => sequence <= newest - kept));
-  }
-
   /** Stops listing the parts filed under these sequence numbers and deletes them. Best effort. */
   private async forget(sequences: number[]): Promise<void> {
     if (sequences.length === 0) return;
-    const keys = sequences.flatMap((sequence) => (this.parts.get(sequence) ?? []).map((part) => this.options.key(part.uri)));
-    for (const sequence of sequences) {
-      this.parts.delete(sequence);
-      this.dates.delete(sequence);
-      this.sources.delete(sequence);
-    }
+    const keys = sequences.flatMap((sequence) => (this.filed.get(sequence)?.parts ?? []).map((part) => this.options.key(part.uri)));
+    for (const sequence of sequences) this.filed.delete(sequence);
     await this.options.store.delete(keys).catch((error: unknown) => this.options.logger.warn({ err: error, keys: keys.length }, "old parts not deleted"));
   }
 }

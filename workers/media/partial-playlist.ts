@@ -28,7 +28,7 @@ export interface PartialRequest {
  */
 export async function partialPlaylist({ object, msn, part, gate }: PartialRequest): Promise<MediaSnapshot | null> {
   // Asked once without waiting first: how long to wait comes from the playlist's own target duration.
-  const first = await ask(gate, object, msn, part, 0);
+  const first = await askGate(gate, object.key, msn, part, 0);
   if (!first) return null;
   if ("tooFar" in first) return tooFar(msn, first.last);
   if (first.reached) {
@@ -36,7 +36,7 @@ export async function partialPlaylist({ object, msn, part, gate }: PartialReques
     return snapshot(first.playlist, true);
   }
   const targetSeconds = playlistListing(first.playlist).targetDurationSeconds ?? TARGET_DURATION_SECONDS;
-  const second = await ask(gate, object, msn, part, targetSeconds * 3000);
+  const second = await askGate(gate, object.key, msn, part, targetSeconds * 3000);
   // The gate forgot it meanwhile (or failed): the stored playlist answers, as it would have at first.
   if (!second) return null;
   if ("tooFar" in second) return tooFar(msn, second.last);
@@ -46,12 +46,15 @@ export async function partialPlaylist({ object, msn, part, gate }: PartialReques
   return snapshot(second.playlist, second.reached);
 }
 
-/** A gate that fails is a gate without a partial playlist: the stored one is still there. */
-async function ask(gate: PartialRequest["gate"], object: MediaObject, msn: number | null, part: number | null, timeoutMs: number) {
+/**
+ * The gate's answer for the playlist at `key` (PlaylistGate.partialPlaylist). A gate that fails is a gate
+ * without a partial playlist: the stored one is still there.
+ */
+export async function askGate(gate: PartialRequest["gate"], key: string, msn: number | null, part: number | null, timeoutMs: number) {
   try {
-    return await gate.partialPlaylist(object.key, msn, part, timeoutMs);
+    return await gate.partialPlaylist(key, msn, part, timeoutMs);
   } catch (err) {
-    console.error("playlist gate failed", object.key, err);
+    console.error("playlist gate failed", key, err);
     return null;
   }
 }

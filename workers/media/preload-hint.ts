@@ -1,6 +1,7 @@
 import type { PlaylistGate } from "../../durable-objects/playlist-gate";
 import { TARGET_DURATION_SECONDS } from "../shared/cache-policy";
 import { MEDIA_PLAYLIST_FILE, PART_FILE_PATTERN, renditionKey, type MediaObject } from "../shared/layout";
+import { askGate } from "./partial-playlist";
 import type { MediaSnapshot } from "./snapshot";
 
 /**
@@ -25,12 +26,7 @@ export async function hintedPart({ object, read, gate }: HintedPart): Promise<Me
   const name = PART_FILE_PATTERN.exec(object.key.slice(object.key.lastIndexOf("/") + 1));
   if (first.status !== 404 || !name || !object.sessionId || !object.rendition) return first;
   const playlist = renditionKey(object.streamId, object.sessionId, object.rendition, MEDIA_PLAYLIST_FILE);
-  try {
-    const answer = await gate.partialPlaylist(playlist, Number(name[1]), Number(name[2]), MAX_WAIT_MS);
-    if (!answer || "tooFar" in answer || !answer.reached) return first;
-  } catch (err) {
-    console.error("playlist gate failed", playlist, err);
-    return first;
-  }
+  const answer = await askGate(gate, playlist, Number(name[1]), Number(name[2]), MAX_WAIT_MS);
+  if (!answer || "tooFar" in answer || !answer.reached) return first;
   return read();
 }
